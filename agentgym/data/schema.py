@@ -1,0 +1,62 @@
+"""SGD service schemas: services, slots and intents as typed, immutable records."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# SGD's dialogues were collected as if "today" were this date; relative dates resolve against it.
+SGD_TODAY = "2019-03-01"
+
+
+@dataclass(frozen=True, slots=True)
+class Slot:
+    name: str
+    description: str
+    is_categorical: bool
+    possible_values: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    name: str
+    description: str
+    is_transactional: bool
+    required_slots: tuple[str, ...]
+    optional_slots: dict[str, str]
+    result_slots: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    name: str
+    description: str
+    slots: dict[str, Slot]
+    intents: dict[str, Intent] = field(default_factory=dict)
+
+    def tool_name(self, intent: str) -> str:
+        """Unique tool name: two services can share an intent name (e.g. FindRestaurants)."""
+        return f"{self.name}_{intent}"
+
+
+def service_from_json(raw: dict[str, Any]) -> Service:
+    slots = {
+        s["name"]: Slot(
+            name=s["name"],
+            description=s.get("description", ""),
+            is_categorical=bool(s.get("is_categorical", False)),
+            possible_values=tuple(s.get("possible_values", ()) or ()),
+        )
+        for s in raw["slots"]
+    }
+    intents = {
+        i["name"]: Intent(
+            name=i["name"],
+            description=i.get("description", ""),
+            is_transactional=bool(i.get("is_transactional", False)),
+            required_slots=tuple(i.get("required_slots", ())),
+            optional_slots=dict(i.get("optional_slots", {}) or {}),
+            result_slots=tuple(i.get("result_slots", ())),
+        )
+        for i in raw["intents"]
+    }
+    return Service(raw["service_name"], raw.get("description", ""), slots, intents)

@@ -1,0 +1,178 @@
+"""Turn one SGD dialogue into a task: the user's goal, the services, the recorded calls.
+
+The goal is what the user knew and wanted *before* talking to the agent. SGD users often accept
+values the system offered ("Yes, book Andes Cafe"); those are recorded as `accepted` slots, not as
+informed values, so the hidden goal never leaks what only the agent's searches can reveal.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentgym.normalize import text_key
+
+Act = tuple[str, str, str, tuple[str, ...]]  # (service, act, slot, canonical values)
+
+
+@dataclass(slots=True)
+class ExpectedCall:
+    """A recorded transactional call the agent must reproduce."""
+
+    args: dict[str, str]
+    sources: dict[str, str]  # slot -> "user" (the user knew it) | "offered" (accepted from the agent)
+    outcome: str  # "success" | "failure"
+
+
+@dataclass(slots=True)
+class IntentGoal:
+    service: str
+    intent: str
+    transactional: bool
+    informed: list[tuple[str, str]] = field(default_factory=list)  # ordered; a later value = change of mind
+    accepted: list[str] = field(default_factory=list)  # slots whose value the user took from an offer
+    requested: list[str] = field(default_factory=list)
+    alternatives: int = 0
+    expected_calls: list[ExpectedCall] = field(default_factory=list)
+
+    @property
+    def constraints(self) -> dict[str, str]:
+        """The last value the user gave for each slot (changes of mind resolved)."""
+        return dict(self.informed)
+
+
+@dataclass(slots=True)
+class UserTurnRecord:
+    text: str
+    acts: list[Act]
+
+
+@dataclass(slots=True)
+class RecordedCall:
+    service: str
+    intent: str
+    args: dict[str, str]
+    results: list[dict[str, str]]
+    outcome: str  # "success" | "failure" | "results"
+
+
+@dataclass(slots=True)
+class Task:
+    task_id: str
+    split: str
+    services: list[str]
+    goal: list[IntentGoal]
+    user_turns: list[UserTurnRecord]
+    recorded_calls: list[RecordedCall]
+
+    def goal_dict(self) -> list[dict[str, Any]]:
+        """The goal as plain data (for info['goal'], prompts and JSON export)."""
+        return [
+            {
+                "service": g.service,
+                "intent": g.intent,
+                "transactional": g.transactional,
+                "informed": [list(p) for p in g.informed],
+                "accepted": list(g.accepted),
+                "requested": list(g.requested),
+                "alternatives": g.alternatives,
+            }
+            for g in self.goal
+        ]
+
+
+def _first(act: dict[str, Any]) -> str | None:
+    vals = act.get("canonical_values") or act.get("values") or []
+    return vals[0] if vals else None
+
+
+def task_from_dialogue(dialogue: dict[str, Any], split: str, schema_intents: dict[tuple[str, str], bool]) -> Task:
+    """Derive the task of one dialogue. `schema_intents` maps (service, intent) -> is_transactional."""
+    goals: dict[tuple[str, str], IntentGoal] = {}
+    order: list[IntentGoal] = []
+    mentioned: dict[str, set[str]] = {}  # per service: text keys of values the system said or returned
+    known: dict[str, set[tuple[str, str]]] = {}  # per service: (slot, value key) the user said first
+    pending: dict[str, list[tuple[str, str]]] = {}  # informs made before any intent was active
+    user_turns: list[UserTurnRecord] = []
+    calls: list[RecordedCall] = []
+
+    def goal_for(service: str, intent: str) -> IntentGoal:
+        key = (service, intent)
+        if key not in goals:
+            g = IntentGoal(service, intent, schema_intents.get(key, False))
+            g.informed.extend(pending.pop(service, []))
+            goals[key] = g
+            order.append(g)
+        return goals[key]
+
+    for turn in dialogue["turns"]:
+        if turn["speaker"] == "USER":
+            acts: list[Act] = []
+            for frame in turn["frames"]:
+                service = frame["service"]
+                active = (frame.get("state") or {}).get("active_intent", "NONE")
+                goal = goal_for(service, active) if active and active != "NONE" else None
+                for act in frame["actions"]:
+                    name, slot = act["act"], act.get("slot", "")
+                    acts.append((service, name, slot, tuple(act.get("canonical_values") or act.get("values") or ())))
+                    if name == "INFORM_INTENT":
+                        intent = _first(act)
+                        if intent:
+                            goal = goal_for(service, intent)
+                    elif name == "INFORM":
+                        value = _first(act)
+                        if value is None:
+                            continue
+                        vkey = text_key(value)
+                        raw_keys = {text_key(v) for v in act.get("values", [])}
+                        if (slot, vkey) in known.setdefault(service, set()):
+                            if goal is not None and goal.constraints.get(slot) != value:
+                                goal.informed.append((slot, value))
+                            continue
+                        seen = mentioned.get(service, set())
+                        if vkey in seen or raw_keys & seen:
+                            if goal is not None and slot not in goal.accepted:
+                                goal.accepted.append(slot)
+                            continue
+                        known[service].add((slot, vkey))
+                        if goal is None:
+                            pending.setdefault(service, []).append((slot, value))
+                        else:
+                            goal.informed.append((slot, value))
+                    elif name == "REQUEST" and goal is not None and slot not in goal.requested:
+                        goal.requested.append(slot)
+                    elif name == "REQUEST_ALTS" and goal is not None:
+                        goal.alternatives += 1
+            user_turns.append(UserTurnRecord(turn["utterance"], acts))
+        else:
+            for frame in turn["frames"]:
+                service = frame["service"]
+                seen = mentioned.setdefault(service, set())
+                names = {a["act"] for a in frame["actions"]}
+                for act in frame["actions"]:
+                    for v in list(act.get("values", [])) + list(act.get("canonical_values", [])):
+                        seen.add(text_key(v))
+                call = frame.get("service_call")
+                if call:
+                    results = frame.get("service_results") or []
+                    for row in results:
+                        seen.update(text_key(v) for v in row.values())
+                    intent = call["method"]
+                    transactional = schema_intents.get((service, intent), False)
+                    if not transactional:
+                        outcome = "results"
+                    elif "NOTIFY_FAILURE" in names:
+                        outcome = "failure"
+                    else:
+                        outcome = "success"
+                    calls.append(RecordedCall(service, intent, dict(call["parameters"]), list(results), outcome))
+
+    for g in order:
+        if not g.transactional:
+            continue
+        mine = [c for c in calls if c.service == g.service and c.intent == g.intent]
+        wins = [c for c in mine if c.outcome == "success"] or mine[-1:]
+        user_known = known.get(g.service, set())
+        for c in wins:
+            sources = {s: ("user" if (s, text_key(v)) in user_known else "offered") for s, v in c.args.items()}
+            g.expected_calls.append(ExpectedCall(dict(c.args), sources, c.outcome))
+    return Task(dialogue["dialogue_id"], split, list(dialogue["services"]), order, user_turns, calls)

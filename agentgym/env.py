@@ -1,0 +1,260 @@
+"""SGDEnv: the agent talks to a simulated user and calls mocked services, scored by rules.
+
+One `step` takes one agent action (any format `agentgym.actions` reads). A message goes to the
+user, whose reply is the observation; tool calls go to the mocker, whose results are the
+observation; `[finish]` ends the episode. Bad actions become error observations, never
+exceptions. Same seed and same actions give the same episode, byte for byte.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Callable
+
+import gymnasium as gym
+from gymnasium.error import ResetNeeded
+
+from agentgym.actions import Action, parse_action
+from agentgym.data.sgd import SGDCorpus, load_sgd
+from agentgym.data.tasks import Task
+from agentgym.mocker import ToolMocker, ToolResult
+from agentgym.policy import policy_text
+from agentgym.reward import RewardConfig, RuleReward
+from agentgym.spaces import Utterance
+from agentgym.tools import Tool, tools_for
+from agentgym.users import User, UserContext, UserTurn, make_user
+
+Message = dict[str, Any]
+
+
+def _dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+
+
+class SGDEnv(gym.Env[str, str]):
+    """A Gymnasium environment over Schema-Guided Dialogue tasks."""
+
+    metadata = {"render_modes": ["ansi"]}
+
+    def __init__(
+        self,
+        data_dir: str | None = None,
+        split: str = "dev",
+        user: str | User | Callable[[], User] = "replay",
+        max_turns: int = 40,
+        reward: RewardConfig | dict[str, Any] | None = None,
+        reveal_goal: bool = False,
+        include_history: bool = False,
+        task_ids: list[str] | None = None,
+        max_results: int = 5,
+        corpus: SGDCorpus | None = None,
+        render_mode: str | None = None,
+    ) -> None:
+        if max_turns < 1:
+            raise ValueError(f"max_turns must be at least 1, got {max_turns}.")
+        if render_mode not in (None, "ansi"):
+            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}.")
+        self.corpus = corpus if corpus is not None else load_sgd(data_dir, split)
+        self.tasks: list[Task] = [self.corpus.task(t) for t in task_ids] if task_ids else list(self.corpus.tasks)
+        if not self.tasks:
+            raise ValueError(f"No tasks in {self.corpus.path}.")
+        self._user_spec = user
+        self.user: User = self._make_user(user)
+        self.max_turns = max_turns
+        config = RewardConfig(**reward) if isinstance(reward, dict) else reward
+        self.reward_fn = RuleReward(self.corpus, config)
+        self.reveal_goal = reveal_goal
+        self.include_history = include_history
+        self.mocker = ToolMocker(self.corpus, max_results=max_results)
+        self.render_mode = render_mode
+        self.observation_space = Utterance()
+        self.action_space = Utterance()
+        self._tool_cache: dict[tuple[str, ...], tuple[dict[str, Tool], list[dict[str, Any]], str]] = {}
+        self.task: Task | None = None
+        self.history: list[Message] = []
+        self.calls: list[ToolResult] = []
+        self.agent_messages: list[str] = []
+        self.turns = 0
+        self.done = False
+        self.breakdown: dict[str, float] = {}
+        self._last_user_turn: UserTurn | None = None
+
+    @staticmethod
+    def _make_user(spec: str | User | Callable[[], User]) -> User:
+        if isinstance(spec, str):
+            return make_user(spec)
+        if callable(spec) and not hasattr(spec, "respond"):
+            return spec()
+        return spec  # type: ignore[return-value]
+
+    # ---- tools and policy -------------------------------------------------------------
+    def _tools_for(self, task: Task) -> tuple[dict[str, Tool], list[dict[str, Any]], str]:
+        key = tuple(task.services)
+        if key not in self._tool_cache:
+            tools = tools_for(self.corpus, task.services)
+            policy = policy_text([self.corpus.services[s] for s in task.services])
+            self._tool_cache[key] = (tools, [t.schema for t in tools.values()], policy)
+        return self._tool_cache[key]
+
+    @property
+    def tools(self) -> dict[str, Tool]:
+        if self.task is None:
+            raise ResetNeeded("Call reset() before asking for the tools.")
+        return self._tools_for(self.task)[0]
+
+    def resolve_tool(self, name: str) -> Tool | None:
+        """Exact tool name, else a case-insensitive or bare-intent match when it is unambiguous."""
+        tools = self.tools
+        if name in tools:
+            return tools[name]
+        low = name.lower()
+        hits = [t for t in tools.values() if t.name.lower() == low or t.intent.name.lower() == low]
+        return hits[0] if len(hits) == 1 else None
+
+    # ---- gymnasium API ----------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+        super().reset(seed=seed)
+        options = options or {}
+        if "task_id" in options and options["task_id"] is not None:
+            self.task = self.corpus.task(str(options["task_id"]))
+        else:
+            self.task = self.tasks[int(self.np_random.integers(len(self.tasks)))]
+        if "reveal_goal" in options:
+            self.reveal_goal = bool(options["reveal_goal"])
+        episode_seed = int(self.np_random.integers(2**31 - 1))
+        self.mocker.set_task(self.task, seed=episode_seed)
+        self.history, self.calls, self.agent_messages = [], [], []
+        self.turns, self.done = 0, False
+        turn = self.user.reset(self.task, episode_seed)
+        self._last_user_turn = turn
+        new = [self._user_message(turn)]
+        self.breakdown = self._score()
+        info = self._info(new, Action("message", "reset"), user_turn=turn, tool_results=[])
+        return self._render_lines(new), info
+
+    def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
+        if self.task is None:
+            raise ResetNeeded("Call reset() before step().")
+        if self.done:
+            msg = {"role": "environment", "content": "error: the episode is over; call reset() to start a new one"}
+            info = self._info([msg], Action("invalid", "none"), error=msg["content"][7:], tool_results=[])
+            return msg["content"], 0.0, True, False, info
+        parsed = parse_action(action)
+        self.turns += 1
+        new: list[Message] = []
+        user_turn: UserTurn | None = None
+        results: list[ToolResult] = []
+        error: str | None = None
+        terminated = False
+        if parsed.kind == "invalid":
+            error = parsed.error
+            raw = action if isinstance(action, str) else _dumps(action) if isinstance(action, (dict, list)) else repr(action)
+            self.history.append({"role": "assistant", "content": raw[:2000]})
+            new.append(self._env_message(f"error: {error}"))
+        elif parsed.kind == "tool_calls":
+            new.extend(self._run_calls(parsed, results))
+            errors = [r.error for r in results if r.error]
+            error = "; ".join(errors) if errors else None
+        elif parsed.kind == "message":
+            user_turn, msg = self._talk(parsed.text)
+            new.append(msg)
+            terminated = user_turn.done
+        else:  # finish
+            if parsed.text:
+                self.agent_messages.append(parsed.text)
+            self.history.append({"role": "assistant", "content": parsed.text or "[finish]"})
+            terminated = True
+        truncated = not terminated and self.turns >= self.max_turns
+        self.done = terminated or truncated
+        self.breakdown = self._score()
+        reward = self.reward_fn.config.step_penalty + (self.breakdown["total"] if self.done else 0.0)
+        info = self._info(new, parsed, user_turn=user_turn, tool_results=results, error=error)
+        return self._render_lines(new), float(reward), terminated, truncated, info
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi":
+            return None
+        return self._render_lines(self.history)
+
+    # ---- internals --------------------------------------------------------------------
+    def _user_message(self, turn: UserTurn) -> Message:
+        msg = {"role": "user", "content": turn.text}
+        self.history.append(msg)
+        return msg
+
+    def _env_message(self, content: str) -> Message:
+        msg = {"role": "environment", "content": content}
+        self.history.append(msg)
+        return msg
+
+    def _talk(self, text: str) -> tuple[UserTurn, Message]:
+        self.agent_messages.append(text)
+        self.history.append({"role": "assistant", "content": text})
+        context = UserContext(self.agent_messages, [r.content for r in self.calls], self.turns)
+        turn = self.user.respond(text, context)
+        self._last_user_turn = turn
+        return turn, self._user_message(turn)
+
+    def _run_calls(self, parsed: Action, results: list[ToolResult]) -> list[Message]:
+        tool_calls = []
+        out: list[Message] = []
+        for i, call in enumerate(parsed.calls):
+            call_id = call.id or f"call_{i}"
+            tool = self.resolve_tool(call.name)
+            if tool is None:
+                available = ", ".join(self.tools)
+                msg = f"unknown tool '{call.name[:100]}'; available tools: {available}"
+                result = ToolResult(call.name[:100], call.arguments if isinstance(call.arguments, dict) else {"_raw": repr(call.arguments)[:200]},
+                                    {}, {"status": "error", "error": msg}, ok=False, error=msg)
+            else:
+                result = self.mocker.call(tool, call.arguments)
+            results.append(result)
+            self.calls.append(result)
+            args_text = _dumps(result.arguments) if isinstance(result.arguments, dict) else "{}"
+            tool_calls.append({"id": call_id, "type": "function", "function": {"name": result.tool, "arguments": args_text}})
+            out.append({"role": "tool", "tool_call_id": call_id, "name": result.tool, "content": _dumps({"tool": result.tool, **result.content})})
+        if parsed.text:
+            self.agent_messages.append(parsed.text)
+        self.history.append({"role": "assistant", "content": parsed.text or None, "tool_calls": tool_calls})
+        self.history.extend(out)
+        return out
+
+    def _score(self) -> dict[str, float]:
+        assert self.task is not None
+        return self.reward_fn.evaluate(self.task, self.calls, self.agent_messages, self.turns, self.max_turns)
+
+    @staticmethod
+    def _render_lines(messages: list[Message]) -> str:
+        lines = []
+        for m in messages:
+            if m.get("tool_calls"):
+                calls = ", ".join(f"{c['function']['name']}({c['function']['arguments']})" for c in m["tool_calls"])
+                lines.append(f"{m['role']}: {(m.get('content') or '') + ' ' if m.get('content') else ''}[calls] {calls}")
+            else:
+                lines.append(f"{m['role']}: {m.get('content') or ''}")
+        return "\n".join(lines)
+
+    def _info(self, new: list[Message], parsed: Action, *, user_turn: UserTurn | None,
+              tool_results: list[ToolResult], error: str | None = None) -> dict[str, Any]:
+        assert self.task is not None
+        _, schemas, policy = self._tools_for(self.task)
+        info: dict[str, Any] = {
+            "task_id": self.task.task_id,
+            "turn": self.turns,
+            "messages": [dict(m) for m in new],
+            "tools": schemas,
+            "policy": policy,
+            "user_acts": user_turn.acts_as_dicts() if user_turn else [],
+            "tool_results": [dict(tool=r.tool, ok=r.ok, **r.content) for r in tool_results],
+            "action_format": parsed.format,
+            "error": error,
+            "reward_breakdown": dict(self.breakdown),
+        }
+        if self.reveal_goal:
+            info["goal"] = self.task.goal_dict()
+        if self.include_history:
+            info["history"] = [dict(m) for m in self.history]
+        return info
+
+    def history_text(self) -> str:
+        """The whole conversation as `role: content` lines."""
+        return self._render_lines(self.history)

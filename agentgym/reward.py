@@ -1,0 +1,169 @@
+"""Rule-based reward: did the agent do what the user came for, and tell them what they asked?
+
+Success needs every goal intent satisfied (transactions made with the right arguments, searches
+run with the user's constraints) and every requested slot's value said to the user. Arguments the
+user accepted from an offer are right when they match an entity this episode's searches returned.
+Partial components (valid calls, slot precision/recall, requests told, efficiency) shape learning.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentgym.data.sgd import SGDCorpus
+from agentgym.data.tasks import IntentGoal, Task
+from agentgym.mocker import ToolResult
+from agentgym.tools import DONTCARE
+
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "success": 1.0,
+    "valid_tool_calls": 0.1,
+    "slot_precision": 0.1,
+    "slot_recall": 0.1,
+    "requests_told": 0.1,
+    "efficiency": 0.1,
+}
+COMPONENTS = tuple(DEFAULT_WEIGHTS)
+
+
+@dataclass
+class RewardConfig:
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    step_penalty: float = -0.01
+
+    def __post_init__(self) -> None:
+        unknown = set(self.weights) - set(COMPONENTS) - {"judge"}
+        if unknown:
+            raise ValueError(f"Unknown reward component(s) {sorted(unknown)}; known: {', '.join(COMPONENTS)}.")
+
+
+def mention_forms(kind: str, value: str) -> list[str]:
+    """Ways a value can be said in text: '18:30' is also '6:30 pm'."""
+    v = value.lower()
+    forms = [v]
+    if kind == "time" and ":" in v:
+        h, m = v.split(":", 1)
+        if h.isdigit():
+            hh = int(h) % 12 or 12
+            suffix = "pm" if int(h) >= 12 else "am"
+            forms += [f"{hh}:{m} {suffix}", f"{hh}:{m}{suffix}"] + ([f"{hh} {suffix}", f"{hh}{suffix}"] if m == "00" else [])
+    elif kind == "date":
+        try:
+            d = dt.date.fromisoformat(v)
+            forms += [f"{d:%B} {d.day}".lower(), f"{d.day} {d:%B}".lower()]
+        except ValueError:
+            pass
+    return forms
+
+
+def told(kind: str, slot: str, value: str, text: str) -> bool:
+    """Was `value` of `slot` said in `text` (already lower-cased)?"""
+    if kind == "bool":
+        words = [w for w in slot.split("_") if len(w) > 2]
+        return any(w in text for w in words)
+    return any(f in text for f in mention_forms(kind, value))
+
+
+@dataclass(slots=True)
+class _Prepared:
+    goal: list[IntentGoal]
+    tools: dict[tuple[str, str], str]  # (service, intent) -> tool name
+
+
+class RuleReward:
+    """Scores an episode so far. Cheap enough to run after every step."""
+
+    def __init__(self, corpus: SGDCorpus, config: RewardConfig | None = None) -> None:
+        self.corpus = corpus
+        self.config = config or RewardConfig()
+
+    def _key(self, service: str, slot: str, value: Any) -> str:
+        return self.corpus.key(service, slot, value)
+
+    def _intent_done(self, g: IntentGoal, calls: list[ToolResult], offered: dict[tuple[str, str], set[str]]) -> bool:
+        mine = [c for c in calls if c.ok and c.service == g.service and c.intent == g.intent]
+        if not mine:
+            return False
+        if not g.transactional:
+            tool = self.corpus.services[g.service].intents[g.intent]
+            params = set(tool.required_slots) | set(tool.optional_slots)
+            want = {s: self._key(g.service, s, v) for s, v in g.constraints.items() if s in params}
+            return any(
+                all(c.canonical_args.get(s) not in (None, DONTCARE) and self._key(g.service, s, c.canonical_args[s]) == k
+                    for s, k in want.items())
+                for c in mine
+            )
+        for exp in g.expected_calls:
+            if not any(self._matches(g, exp.args, exp.sources, exp.outcome, c, offered) for c in mine):
+                return False
+        return bool(g.expected_calls) or bool(mine)
+
+    def _matches(self, g: IntentGoal, args: dict[str, str], sources: dict[str, str], outcome: str,
+                 call: ToolResult, offered: dict[tuple[str, str], set[str]]) -> bool:
+        status = call.content.get("status")
+        if status != "success" and not (outcome == "failure" and status == "failure"):
+            return False
+        intent = self.corpus.services[g.service].intents[g.intent]
+        for slot, value in args.items():
+            got = call.canonical_args.get(slot)
+            if got is None:
+                return False
+            got_key = self._key(g.service, slot, got)
+            if sources.get(slot) == "user":
+                if got_key != self._key(g.service, slot, value):
+                    return False
+            else:
+                allowed = offered.get((g.service, slot), set()) | {self._key(g.service, slot, value)}
+                default = intent.optional_slots.get(slot)
+                if default is not None:
+                    allowed.add(self._key(g.service, slot, default))
+                if got_key not in allowed:
+                    return False
+        return True
+
+    def evaluate(self, task: Task, calls: list[ToolResult], agent_messages: list[str], turns: int, max_turns: int) -> dict[str, float]:
+        """The reward breakdown: each component in [0, 1], plus `total` (weighted) and `success`."""
+        offered: dict[tuple[str, str], set[str]] = {}
+        result_values: dict[tuple[str, str], set[str]] = {}
+        for c in calls:
+            if not c.ok or c.service is None:
+                continue
+            rows = c.content.get("results") or ([c.content["result"]] if "result" in c.content else []) + list(c.content.get("alternatives", []))
+            for row in rows:
+                for slot, value in row.items():
+                    offered.setdefault((c.service, slot), set()).add(self._key(c.service, slot, value))
+                    result_values.setdefault((c.service, slot), set()).add(value)
+        intents_done = [self._intent_done(g, calls, offered) for g in task.goal]
+        text = "\n".join(agent_messages).lower()
+        requests = [(g.service, s) for g in task.goal for s in g.requested]
+        told_n = sum(
+            1 for service, slot in requests
+            if any(told(self.corpus.kind(service, slot), slot, v, text) for v in result_values.get((service, slot), ()))
+        )
+        n_calls = len(calls)
+        gold: set[tuple[str, str, str]] = set()
+        for g in task.goal:
+            intent = self.corpus.services[g.service].intents[g.intent]
+            params = set(intent.required_slots) | set(intent.optional_slots)
+            for s, v in g.constraints.items():
+                if s in params:
+                    gold.add((g.service, s, self._key(g.service, s, v)))
+        gold_slots = {(s, sl) for s, sl, _ in gold}
+        pred = {
+            (c.service, s, self._key(c.service, s, v))
+            for c in calls if c.ok and c.service is not None
+            for s, v in c.canonical_args.items()
+            if (c.service, s) in gold_slots and isinstance(c.arguments, dict) and s in c.arguments
+        }
+        components = {
+            "success": float(all(intents_done) and told_n == len(requests) and bool(task.goal)),
+            "valid_tool_calls": sum(c.ok for c in calls) / n_calls if n_calls else 0.0,
+            "slot_precision": len(pred & gold) / len(pred) if pred else 0.0,
+            "slot_recall": len(pred & gold) / len(gold) if gold else float(bool(calls)),
+            "requests_told": told_n / len(requests) if requests else 1.0,
+            "efficiency": max(0.0, 1.0 - turns / max_turns) if max_turns else 0.0,
+        }
+        components["intents_done"] = sum(intents_done) / len(intents_done) if intents_done else 0.0
+        components["total"] = sum(self.config.weights.get(k, 0.0) * components[k] for k in COMPONENTS)
+        return components
