@@ -33,7 +33,7 @@ def _dumps(obj: Any) -> str:
 class SGDEnv(gym.Env[str, str]):
     """A Gymnasium environment over Schema-Guided Dialogue tasks."""
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
 
     def __init__(
         self,
@@ -136,7 +136,7 @@ class SGDEnv(gym.Env[str, str]):
             raise ResetNeeded("Call reset() before step().")
         if self.done:
             msg = {"role": "environment", "content": "error: the episode is over; call reset() to start a new one"}
-            info = self._info([msg], Action("invalid", "none"), error=msg["content"][7:], tool_results=[])
+            info = self._info([msg], Action("invalid", "none"), user_turn=None, error=msg["content"][7:], tool_results=[])
             return msg["content"], 0.0, True, False, info
         parsed = parse_action(action)
         self.turns += 1
@@ -162,6 +162,7 @@ class SGDEnv(gym.Env[str, str]):
             if parsed.text:
                 self.agent_messages.append(parsed.text)
             self.history.append({"role": "assistant", "content": parsed.text or "[finish]"})
+            new.append(self._env_message("the agent ended the conversation"))
             terminated = True
         truncated = not terminated and self.turns >= self.max_turns
         self.done = terminated or truncated

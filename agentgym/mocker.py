@@ -42,6 +42,7 @@ class _Table:
     rows: list[dict[str, str]]
     columns: set[str]
     index: dict[tuple[str, str], set[int]] = field(default_factory=dict)
+    spelling: dict[tuple[str, str], str] = field(default_factory=dict)  # (slot, key) -> value as recorded
 
 
 class ToolMocker:
@@ -74,7 +75,9 @@ class ToolMocker:
             t = _Table(rows, set().union(*rows) if rows else set())
             for i, row in enumerate(rows):
                 for slot, value in row.items():
-                    t.index.setdefault((slot, self.corpus.key(service, slot, value)), set()).add(i)
+                    k = (slot, self.corpus.key(service, slot, value))
+                    t.index.setdefault(k, set()).add(i)
+                    t.spelling.setdefault(k, value)
             self._tables[(service, intent)] = t
         return t
 
@@ -103,7 +106,8 @@ class ToolMocker:
         best = max(votes.values()) if votes else 0
         pool = sorted(i for i, n in votes.items() if n == best) if votes else list(range(len(table.rows)))
         picked = rng.sample(pool, min(self.max_results, len(pool)))
-        fixed = {k: v for k, v in args.items() if k in table.columns and v != DONTCARE}
+        keys = dict(key)
+        fixed = {k: table.spelling.get((k, keys[k]), v) for k, v in args.items() if k in table.columns and k in keys}
         out, seen = [], set()
         for i in picked:
             row = {**table.rows[i], **fixed}

@@ -1,0 +1,105 @@
+import gymnasium as gym
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+from agentgym import SGDEnv
+from agentgym.agents import ScriptedAgent
+from agentgym.data import default_data_dir
+from agentgym.runner import play_episode
+
+
+def test_registered_and_passes_check_env():
+    env = gym.make("agentgym/SGD-v0")
+    check_env(env.unwrapped)
+    assert gym.spec("agentgym/SGD-v0").entry_point == "agentgym.env:SGDEnv"
+
+
+def test_make_with_any_sgd_directory_and_split():
+    env = gym.make("agentgym/SGD-v0", data_dir=str(default_data_dir()), split="train")
+    obs, info = env.reset(seed=0)
+    assert info["task_id"] in {t.task_id for t in env.unwrapped.tasks}
+    assert env.unwrapped.corpus.split == "train"
+
+
+def test_reset_options_pick_a_task_and_goal_stays_hidden():
+    env = SGDEnv()
+    obs, info = env.reset(seed=0, options={"task_id": "11_00055"})
+    assert info["task_id"] == "11_00055" and obs.startswith("user: ")
+    assert "goal" not in info
+    assert {t["function"]["name"] for t in info["tools"]} >= {"Services_4_FindProvider", "Weather_1_GetWeather"}
+    assert "Ask the user" in info["policy"]
+    _, info = env.reset(seed=0, options={"task_id": "11_00055", "reveal_goal": True})
+    assert info["goal"][0]["intent"] == "FindProvider"
+
+
+def _play(actions, seed=7):
+    env = SGDEnv(include_history=True)
+    out = [env.reset(seed=seed)]
+    for a in actions:
+        out.append(env.step(a))
+    return out
+
+
+def test_same_seed_same_actions_same_episode_byte_for_byte():
+    actions = ["Hi! Which city?", '{"name": "Weather_1_GetWeather", "arguments": {"city": "Paris"}}', "Sure.", "[finish]"]
+    assert repr(_play(actions)) == repr(_play(actions))
+    assert repr(_play(actions, seed=8)) != repr(_play(actions))
+
+
+def test_observation_lines_and_info():
+    env = SGDEnv()
+    env.reset(seed=0, options={"task_id": "11_00055"})
+    obs, r, term, trunc, info = env.step('Services_4_FindProvider(city="Redwood City", type="Psychologist")')
+    assert obs.startswith("tool: ") and '"status": "ok"' in obs
+    assert info["tool_results"][0]["ok"] and info["action_format"] == "function"
+    assert set(info["reward_breakdown"]) >= {"success", "valid_tool_calls", "slot_precision", "slot_recall", "requests_told", "efficiency", "total"}
+    obs, *_ , info = env.step("Which one would you like?")
+    assert obs.startswith("user: ") and info["user_acts"]
+
+
+def test_bad_action_is_an_error_observation_and_the_episode_goes_on():
+    env = SGDEnv()
+    env.reset(seed=0)
+    obs, reward, term, trunc, info = env.step('{"name": "NoSuchTool", "arguments": {}}')
+    assert "unknown tool 'NoSuchTool'" in obs and info["error"] and not term
+    obs, reward, term, trunc, info = env.step("Hello?")
+    assert obs.startswith("user: ")
+
+
+def test_truncates_at_max_turns_and_refuses_steps_after_the_end():
+    env = SGDEnv(max_turns=3)
+    env.reset(seed=0)
+    results = [env.step('{"name": "x", "arguments": {}}') for _ in range(3)]
+    assert [r[3] for r in results] == [False, False, True]
+    obs, reward, term, trunc, info = env.step("more")
+    assert "episode is over" in obs and reward == 0.0
+
+
+def test_terminal_reward_is_weighted_total_plus_step_penalty():
+    env = SGDEnv(reward={"weights": {"success": 1.0}, "step_penalty": -0.05})
+    env.reset(seed=0)
+    _, r1, *_ = env.step("Hello")
+    assert r1 == pytest.approx(-0.05)
+    _, r2, term, _, info = env.step("[finish]")
+    assert term and r2 == pytest.approx(-0.05 + info["reward_breakdown"]["success"])
+
+
+def test_unknown_reward_component_is_rejected():
+    with pytest.raises(ValueError, match="Unknown reward component"):
+        SGDEnv(reward={"weights": {"sucess": 1.0}})
+
+
+def test_scripted_agent_solves_a_task_end_to_end():
+    env = gym.make("agentgym/SGD-v0")
+    ep = play_episode(env, ScriptedAgent(), seed=0, task_id="11_00061")
+    assert ep.terminated and ep.turns > 3
+    assert any(s.get("action_format") == "json" for s in ep.steps)
+    assert ep.messages[0]["role"] == "user"
+
+
+def test_render_ansi_is_the_transcript():
+    env = SGDEnv(render_mode="ansi")
+    env.reset(seed=0)
+    env.step("Hello there")
+    text = env.render()
+    assert "assistant: Hello there" in text and text.startswith("user: ")
