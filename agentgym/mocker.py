@@ -13,7 +13,7 @@ import random
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from agentgym.data.sgd import SGDCorpus
 from agentgym.data.tasks import Task
@@ -35,6 +35,15 @@ class ToolResult:
     service: str | None = None
     intent: str | None = None
     transactional: bool = False
+    _values: list[tuple[str, str, str]] | None = None  # (slot, value, key) of every returned row, computed once
+
+    def values(self, key: "Callable[[str, str, object], str]") -> list[tuple[str, str, str]]:
+        """Every (slot, value, comparison key) this call returned, for the reward's checks."""
+        if self._values is None:
+            c = self.content
+            rows = list(c.get("results") or ()) + ([c["result"]] if "result" in c else []) + list(c.get("alternatives") or ())
+            self._values = [(slot, v, key(self.service or "", slot, v)) for row in rows for slot, v in row.items()]
+        return self._values
 
 
 @dataclass(slots=True)

@@ -129,11 +129,9 @@ class RuleReward:
         for c in calls:
             if not c.ok or c.service is None:
                 continue
-            rows = c.content.get("results") or ([c.content["result"]] if "result" in c.content else []) + list(c.content.get("alternatives", []))
-            for row in rows:
-                for slot, value in row.items():
-                    offered.setdefault((c.service, slot), set()).add(self._key(c.service, slot, value))
-                    result_values.setdefault((c.service, slot), set()).add(value)
+            for slot, value, key in c.values(self.corpus.key):
+                offered.setdefault((c.service, slot), set()).add(key)
+                result_values.setdefault((c.service, slot), set()).add(value)
         intents_done = [self._intent_done(g, calls, offered) for g in task.goal]
         text = "\n".join(agent_messages).lower()
         requests = [(g.service, s) for g in task.goal for s in g.requested]

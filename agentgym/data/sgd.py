@@ -128,11 +128,22 @@ class SGDCorpus:
     def kind(self, service: str, slot: str) -> str:
         return self.slot_kinds.get((service, slot), "text")
 
+    @cached_property
+    def _keys(self) -> dict[tuple[str, str, object], str]:
+        return {}
+
     def key(self, service: str, slot: str, value: object) -> str:
-        """Comparison key of a slot value (see agentgym.normalize)."""
+        """Comparison key of a slot value (see agentgym.normalize); memoized, it is on the hot path."""
+        try:
+            return self._keys[(service, slot, value)]
+        except (KeyError, TypeError):
+            pass
         s = self.services.get(service)
         possible = s.slots[slot].possible_values if s and slot in s.slots else ()
-        return value_key(self.kind(service, slot), value, possible)
+        k = value_key(self.kind(service, slot), value, possible)
+        if isinstance(value, (str, int, float, bool)) and len(self._keys) < 500_000:
+            self._keys[(service, slot, value)] = k
+        return k
 
 
 def _fingerprint(path: Path) -> str:
@@ -207,6 +218,7 @@ def _write_atomically(target: Path, corpus: SGDCorpus) -> None:
         state = dict(corpus.__dict__)
         state.pop("task_index", None)
         state.pop("dialogues", None)
+        state.pop("_keys", None)
         clean = SGDCorpus(**{k: state[k] for k in ("path", "split", "services", "tasks", "tables", "slot_kinds")})
         with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".tmp") as fh:
             pickle.dump(clean, fh, protocol=pickle.HIGHEST_PROTOCOL)
