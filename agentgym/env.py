@@ -11,6 +11,7 @@ import json
 from typing import Any, Callable
 
 import gymnasium as gym
+import orjson
 from gymnasium.error import ResetNeeded
 
 from agentgym.actions import Action, parse_action
@@ -27,7 +28,11 @@ Message = dict[str, Any]
 
 
 def _dumps(obj: Any) -> str:
-    return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(", ", ": "))
+    """Compact, key-sorted JSON (deterministic); orjson when it can, json for exotic values."""
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=repr)
 
 
 class SGDEnv(gym.Env[str, str]):

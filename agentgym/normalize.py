@@ -36,7 +36,14 @@ _TODAY = dt.date.fromisoformat(SGD_TODAY)
 
 def text_key(value: object) -> str:
     """Case- and spacing-insensitive key for free text."""
-    s = _SPACE.sub(" ", str(value)).strip().lower()
+    if type(value) is str:
+        return _text_key(value)
+    return _text_key(str(value))
+
+
+@lru_cache(maxsize=1_000_000)
+def _text_key(value: str) -> str:
+    s = _SPACE.sub(" ", value).strip().lower()
     return s.strip(" .,!?;:'\"")
 
 

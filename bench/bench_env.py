@@ -56,6 +56,7 @@ def bench_agentgym(episodes: int) -> dict[str, float]:
 
 
 def bench_tau2(steps: int) -> dict[str, float] | None:
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # no network here
     try:
         from loguru import logger
         from tau2.gym.gym_agent import AgentGymEnv

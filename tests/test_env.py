@@ -50,7 +50,7 @@ def test_observation_lines_and_info():
     env = SGDEnv()
     env.reset(seed=0, options={"task_id": "11_00055"})
     obs, r, term, trunc, info = env.step('Services_4_FindProvider(city="Redwood City", type="Psychologist")')
-    assert obs.startswith("tool: ") and '"status": "ok"' in obs
+    assert obs.startswith("tool: ") and '"status":"ok"' in obs
     assert info["tool_results"][0]["ok"] and info["action_format"] == "function"
     assert set(info["reward_breakdown"]) >= {"success", "valid_tool_calls", "slot_precision", "slot_recall", "requests_told", "efficiency", "total"}
     obs, *_ , info = env.step("Which one would you like?")

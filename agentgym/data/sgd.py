@@ -50,6 +50,7 @@ def _gc_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        gc.freeze()  # what was just loaded lives for the whole session: keep it out of future GC scans
         if was:
             gc.enable()
 
