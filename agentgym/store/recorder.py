@@ -1,0 +1,121 @@
+"""Recording without effort: a Gymnasium wrapper and a context manager that write every step."""
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+
+from agentgym.store.store import ExperienceStore
+
+
+def _services(info: dict[str, Any]) -> list[str]:
+    names = [t["function"]["name"] for t in info.get("tools", []) if isinstance(t, dict) and "function" in t]
+    return sorted({n.rsplit("_", 1)[0] for n in names})
+
+
+def _tool_calls(info: dict[str, Any]) -> list[dict[str, Any]]:
+    return [m for m in info.get("messages", []) if m.get("role") == "tool"]
+
+
+class RecordEpisodes(gym.Wrapper):
+    """Writes every episode to an ExperienceStore as it happens: the row at reset, each step as it
+    is taken (its own transaction), the outcome and transcript when it ends.
+
+        env = RecordEpisodes(gym.make("agentgym/SGD-v0"), store, agent_version_id=vid)
+    """
+
+    def __init__(self, env: gym.Env, store: ExperienceStore, *, agent_version_id: int | None = None,
+                 user_config: Any = None, judge_config: Any = None) -> None:
+        super().__init__(env)
+        self.store = store
+        self.agent_version_id = agent_version_id
+        self.user_config = user_config
+        self.judge_config = judge_config
+        self.episode_id: str | None = None
+        self._idx = 0
+        self._total = 0.0
+
+    def _close_open(self, status: str) -> None:
+        if self.episode_id is not None:
+            self.store.finish_episode(self.episode_id, status=status, total_reward=self._total)
+            self.episode_id = None
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
+        self._close_open("abandoned")
+        obs, info = self.env.reset(seed=seed, options=options)
+        base = self.env.unwrapped
+        user = getattr(base, "user", None)
+        self.episode_id = self.store.start_episode(
+            env_id=self.env.spec.id if self.env.spec else type(base).__name__, task_id=info.get("task_id"),
+            agent_version_id=self.agent_version_id, seed=seed, services=_services(info),
+            user_config=self.user_config if self.user_config is not None else {"name": getattr(user, "name", None)},
+            judge_config=self.judge_config, tools=info.get("tools"), policy=info.get("policy"))
+        self.store.add_step(self.episode_id, 0, observation=obs, user_acts=info.get("user_acts"),
+                            reward_breakdown=info.get("reward_breakdown"))
+        self._idx, self._total = 1, 0.0
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        if self.episode_id is None:
+            return obs, reward, terminated, truncated, info
+        self._total += float(reward)
+        self.store.add_step(
+            self.episode_id, self._idx, action=action, action_format=info.get("action_format"),
+            tool_calls=_tool_calls(info) or None, observation=obs, tool_results=info.get("tool_results") or None,
+            user_acts=info.get("user_acts") or None, reward=float(reward), reward_breakdown=info.get("reward_breakdown"),
+            judge_verdict=info.get("judge_verdict"), error=info.get("error"))
+        self._idx += 1
+        if terminated or truncated:
+            breakdown = info.get("reward_breakdown") or {}
+            self.store.finish_episode(
+                self.episode_id, status="terminated" if terminated else "truncated", reward_breakdown=breakdown,
+                total_reward=self._total, success=bool(breakdown.get("success", 0.0) >= 1.0) if breakdown else None,
+                cost=info.get("cost"), messages=list(getattr(self.env.unwrapped, "history", []) or []))
+            self.episode_id = None
+        return obs, reward, terminated, truncated, info
+
+    def close(self) -> None:
+        self._close_open("abandoned")
+        super().close()
+
+
+class EpisodeRecorder:
+    """For agents run outside the env: `with store_recording(store, "support-bot") as rec: rec.step(...)`."""
+
+    def __init__(self, store: ExperienceStore, env_id: str = "external", task_id: str | None = None, *,
+                 agent_version_id: int | None = None, meta: Any = None) -> None:
+        self.store = store
+        self.args = dict(env_id=env_id, task_id=task_id, agent_version_id=agent_version_id, meta=meta)
+        self.episode_id: str | None = None
+        self.messages: list[dict[str, Any]] = []
+        self._idx = 0
+        self.total_reward = 0.0
+        self.outcome: dict[str, Any] = {}
+
+    def __enter__(self) -> "EpisodeRecorder":
+        self.episode_id = self.store.start_episode(**self.args)
+        return self
+
+    def step(self, observation: str | None = None, action: Any = None, *, reward: float | None = None,
+             context: Any = None, **fields: Any) -> int:
+        """Record one step (what the agent saw, what it did); returns its index."""
+        assert self.episode_id is not None, "use EpisodeRecorder as a context manager"
+        if observation is not None:
+            self.messages.append({"role": "user", "content": observation})
+        if action is not None:
+            self.messages.append({"role": "assistant", "content": action if isinstance(action, str) else str(action)})
+        self.store.add_step(self.episode_id, self._idx, observation=observation, action=action, reward=reward,
+                            context=context, **fields)
+        self.total_reward += reward or 0.0
+        self._idx += 1
+        return self._idx - 1
+
+    def finish(self, *, success: bool | None = None, reward_breakdown: dict[str, float] | None = None) -> None:
+        self.outcome = {"success": success, "reward_breakdown": reward_breakdown}
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        assert self.episode_id is not None
+        status = "error" if exc_type else "terminated"
+        self.store.finish_episode(self.episode_id, status=status, total_reward=self.total_reward,
+                                  messages=self.messages, **{k: v for k, v in self.outcome.items() if v is not None})
