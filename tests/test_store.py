@@ -17,9 +17,12 @@ from agentgym.store import (
 from agentgym.store import schema as S
 
 
-@pytest.fixture()
-def store(tmp_path):
-    s = ExperienceStore(tmp_path / "proj")
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        s = ExperienceStore(tmp_path / "proj")
+    else:
+        s = ExperienceStore(request.getfixturevalue("pg_database"))
     yield s
     s.close()
 
@@ -36,7 +39,8 @@ def filled(store):
     return store, tasks
 
 
-def test_file_is_sqlite_in_wal_mode_with_a_schema_version(store):
+def test_file_is_sqlite_in_wal_mode_with_a_schema_version(tmp_path):
+    store = ExperienceStore(tmp_path / "proj")
     assert store.url.endswith("proj/experience.db")
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -98,8 +102,9 @@ def test_versions_with_parents_and_secrets_scrubbed(store, tmp_path):
     assert "sk-live" not in dumped and "sk-abc" not in dumped and "***" in dumped
     with pytest.raises(ValueError, match="no version 'v9'"):
         store.register_agent("bot", "v3", parent="v9")
-    raw = (tmp_path / "proj" / "experience.db").read_bytes()
-    assert b"sk-live" not in raw
+    if store.is_sqlite:
+        raw = b"".join(p.read_bytes() for p in (tmp_path / "proj").iterdir())
+        assert b"sk-live" not in raw
 
 
 def test_ratings_are_parameterized_and_byte_identical(store):
@@ -236,3 +241,13 @@ def test_sigkill_mid_stream_loses_nothing_reported_as_saved(tmp_path):
     assert store.integrity_check() == "ok"
     assert len(store.steps(ep)) > 0
     store.close()
+
+
+def test_hugging_face_dataset_export(filled):
+    from agentgym.store import to_dataset
+    store, _ = filled
+    sft = to_dataset(sft_examples(store))
+    assert len(sft) > 0 and set(sft.column_names) >= {"messages", "tools", "episode_id"}
+    assert sft[0]["messages"][0]["role"] == "system"
+    pairs = to_dataset(preference_pairs(store))
+    assert set(pairs.column_names) >= {"prompt", "chosen", "rejected"}
