@@ -35,7 +35,8 @@ def human_vs_judge(store: ExperienceStore, threshold: float = 0.5) -> dict[str, 
     return {
         "n": len(pairs),
         "pearson": float(pairs["human"].corr(pairs["judge"])) if len(pairs) > 1 else float("nan"),
-        "spearman": float(pairs["human"].corr(pairs["judge"], method="spearman")) if len(pairs) > 1 else float("nan"),
+        # Spearman = Pearson on ranks (pandas' method="spearman" would pull in scipy)
+        "spearman": float(pairs["human"].rank().corr(pairs["judge"].rank())) if len(pairs) > 1 else float("nan"),
         "agreement": float((h == j).mean()),
         "kappa": _kappa(h.map({True: "good", False: "bad"}), j.map({True: "good", False: "bad"})),
         "confusion": pd.crosstab(h.map({True: "human good", False: "human bad"}), j.map({True: "judge good", False: "judge bad"})),
