@@ -250,6 +250,7 @@ class SGDEnv(gym.Env[str, str]):
             "tools": schemas,
             "policy": policy,
             "user_acts": user_turn.acts_as_dicts() if user_turn else [],
+            "tool_calls": [{"name": r.tool, "arguments": r.arguments} for r in tool_results],
             "tool_results": [dict(tool=r.tool, ok=r.ok, **r.content) for r in tool_results],
             "action_format": parsed.format,
             "error": error,

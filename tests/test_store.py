@@ -74,6 +74,8 @@ def test_wrapper_records_every_episode_and_step(filled):
     assert len(steps) == one["n_steps"] and list(steps["idx"]) == list(range(len(steps)))
     assert steps.iloc[0]["observation"].startswith("user: ")
     assert any(isinstance(t, list) and t for t in steps["tool_results"])
+    calls = [c for cs in steps["tool_calls"] if isinstance(cs, list) for c in cs]
+    assert calls and {"name", "arguments"} <= set(calls[0]) and isinstance(calls[0]["arguments"], dict)
     assert eps["reward_breakdown"].iloc[0]["total"] >= 0
 
 

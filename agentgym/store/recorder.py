@@ -13,10 +13,6 @@ def _services(info: dict[str, Any]) -> list[str]:
     return sorted({n.rsplit("_", 1)[0] for n in names})
 
 
-def _tool_calls(info: dict[str, Any]) -> list[dict[str, Any]]:
-    return [m for m in info.get("messages", []) if m.get("role") == "tool"]
-
-
 class RecordEpisodes(gym.Wrapper):
     """Writes every episode to an ExperienceStore as it happens: the row at reset, each step as it
     is taken (its own transaction), the outcome and transcript when it ends.
@@ -62,7 +58,7 @@ class RecordEpisodes(gym.Wrapper):
         self._total += float(reward)
         self.store.add_step(
             self.episode_id, self._idx, action=action, action_format=info.get("action_format"),
-            tool_calls=_tool_calls(info) or None, observation=obs, tool_results=info.get("tool_results") or None,
+            tool_calls=info.get("tool_calls") or None, observation=obs, tool_results=info.get("tool_results") or None,
             user_acts=info.get("user_acts") or None, reward=float(reward), reward_breakdown=info.get("reward_breakdown"),
             judge_verdict=info.get("judge_verdict"), error=info.get("error"))
         self._idx += 1
