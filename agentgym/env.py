@@ -19,7 +19,7 @@ from agentgym.data.sgd import SGDCorpus, load_sgd
 from agentgym.data.tasks import Task
 from agentgym.mocker import ToolMocker, ToolResult
 from agentgym.policy import policy_text
-from agentgym.reward import RewardConfig, RuleReward
+from agentgym.reward import CallIndex, RewardConfig, RuleReward
 from agentgym.spaces import Utterance
 from agentgym.tools import Tool, tools_for
 from agentgym.users import User, UserContext, UserTurn, make_user
@@ -82,6 +82,7 @@ class SGDEnv(gym.Env[str, str]):
         self.done = False
         self.breakdown: dict[str, float] = {}
         self._last_user_turn: UserTurn | None = None
+        self._call_index = CallIndex()
 
     @staticmethod
     def _make_user(spec: str | User | Callable[[], User]) -> User:
@@ -128,6 +129,7 @@ class SGDEnv(gym.Env[str, str]):
         episode_seed = int(self.np_random.integers(2**31 - 1))
         self.mocker.set_task(self.task, seed=episode_seed)
         self.history, self.calls, self.agent_messages = [], [], []
+        self._call_index = CallIndex()
         self.turns, self.done = 0, False
         turn = self.user.reset(self.task, episode_seed)
         self._last_user_turn = turn
@@ -226,7 +228,7 @@ class SGDEnv(gym.Env[str, str]):
 
     def _score(self) -> dict[str, float]:
         assert self.task is not None
-        return self.reward_fn.evaluate(self.task, self.calls, self.agent_messages, self.turns, self.max_turns)
+        return self.reward_fn.evaluate(self.task, self.calls, self.agent_messages, self.turns, self.max_turns, self._call_index)
 
     @staticmethod
     def _render_lines(messages: list[Message]) -> str:

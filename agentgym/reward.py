@@ -66,9 +66,21 @@ def told(kind: str, slot: str, value: str, text: str) -> bool:
 
 
 @dataclass(slots=True)
-class _Prepared:
-    goal: list[IntentGoal]
-    tools: dict[tuple[str, str], str]  # (service, intent) -> tool name
+class CallIndex:
+    """What this episode's tool calls returned, grown one call at a time (the reward runs every step)."""
+
+    offered: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (service, slot) -> value keys
+    values: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (service, slot) -> raw values
+    seen: int = 0
+
+    def update(self, calls: list[ToolResult], key: Any) -> "CallIndex":
+        for c in calls[self.seen:]:
+            if c.ok and c.service is not None:
+                for slot, value, k in c.values(key):
+                    self.offered.setdefault((c.service, slot), set()).add(k)
+                    self.values.setdefault((c.service, slot), set()).add(value)
+        self.seen = len(calls)
+        return self
 
 
 class RuleReward:
@@ -77,6 +89,21 @@ class RuleReward:
     def __init__(self, corpus: SGDCorpus, config: RewardConfig | None = None) -> None:
         self.corpus = corpus
         self.config = config or RewardConfig()
+        self._gold: dict[str, set[tuple[str, str, str]]] = {}
+
+    def gold_slots(self, task: Task) -> set[tuple[str, str, str]]:
+        """(service, slot, value key) the user knew and a goal intent takes as an argument."""
+        gold = self._gold.get(task.task_id)
+        if gold is None:
+            gold = set()
+            for g in task.goal:
+                intent = self.corpus.services[g.service].intents[g.intent]
+                params = set(intent.required_slots) | set(intent.optional_slots)
+                for s, v in g.constraints.items():
+                    if s in params:
+                        gold.add((g.service, s, self._key(g.service, s, v)))
+            self._gold[task.task_id] = gold
+        return gold
 
     def _key(self, service: str, slot: str, value: Any) -> str:
         return self.corpus.key(service, slot, value)
@@ -122,16 +149,14 @@ class RuleReward:
                     return False
         return True
 
-    def evaluate(self, task: Task, calls: list[ToolResult], agent_messages: list[str], turns: int, max_turns: int) -> dict[str, float]:
-        """The reward breakdown: each component in [0, 1], plus `total` (weighted) and `success`."""
-        offered: dict[tuple[str, str], set[str]] = {}
-        result_values: dict[tuple[str, str], set[str]] = {}
-        for c in calls:
-            if not c.ok or c.service is None:
-                continue
-            for slot, value, key in c.values(self.corpus.key):
-                offered.setdefault((c.service, slot), set()).add(key)
-                result_values.setdefault((c.service, slot), set()).add(value)
+    def evaluate(self, task: Task, calls: list[ToolResult], agent_messages: list[str], turns: int, max_turns: int,
+                 index: CallIndex | None = None) -> dict[str, float]:
+        """The reward breakdown: each component in [0, 1], plus `total` (weighted) and `success`.
+
+        Pass the episode's `CallIndex` to make repeated calls incremental.
+        """
+        index = (index or CallIndex()).update(calls, self.corpus.key)
+        offered, result_values = index.offered, index.values
         intents_done = [self._intent_done(g, calls, offered) for g in task.goal]
         text = "\n".join(agent_messages).lower()
         requests = [(g.service, s) for g in task.goal for s in g.requested]
@@ -140,13 +165,7 @@ class RuleReward:
             if any(told(self.corpus.kind(service, slot), slot, v, text) for v in result_values.get((service, slot), ()))
         )
         n_calls = len(calls)
-        gold: set[tuple[str, str, str]] = set()
-        for g in task.goal:
-            intent = self.corpus.services[g.service].intents[g.intent]
-            params = set(intent.required_slots) | set(intent.optional_slots)
-            for s, v in g.constraints.items():
-                if s in params:
-                    gold.add((g.service, s, self._key(g.service, s, v)))
+        gold = self.gold_slots(task)
         gold_slots = {(s, sl) for s, sl, _ in gold}
         pred = {
             (c.service, s, self._key(c.service, s, v))
