@@ -22,7 +22,7 @@ from agentgym.policy import policy_text
 from agentgym.reward import CallIndex, RewardConfig, RuleReward
 from agentgym.spaces import Utterance
 from agentgym.tools import Tool, tools_for
-from agentgym.users import User, UserContext, UserTurn, make_user
+from agentgym.users import GoalDrivenUser, Persona, User, UserContext, UserTurn, make_user
 
 Message = dict[str, Any]
 
@@ -44,7 +44,8 @@ class SGDEnv(gym.Env[str, str]):
         self,
         data_dir: str | None = None,
         split: str = "dev",
-        user: str | User | Callable[[], User] = "replay",
+        user: str | User | Callable[[], User] = "goal",
+        persona: Persona | None = None,
         max_turns: int = 40,
         reward: RewardConfig | dict[str, Any] | None = None,
         reveal_goal: bool = False,
@@ -63,7 +64,7 @@ class SGDEnv(gym.Env[str, str]):
         if not self.tasks:
             raise ValueError(f"No tasks in {self.corpus.path}.")
         self._user_spec = user
-        self.user: User = self._make_user(user)
+        self.user: User = self._make_user(user, persona)
         self.max_turns = max_turns
         config = RewardConfig(**reward) if isinstance(reward, dict) else reward
         self.reward_fn = RuleReward(self.corpus, config)
@@ -83,9 +84,12 @@ class SGDEnv(gym.Env[str, str]):
         self.breakdown: dict[str, float] = {}
         self._last_user_turn: UserTurn | None = None
         self._call_index = CallIndex()
+        self.user_stated: dict[tuple[str, str], str] = {}
+        self.user_asked: list[tuple[str, str]] = []
 
-    @staticmethod
-    def _make_user(spec: str | User | Callable[[], User]) -> User:
+    def _make_user(self, spec: str | User | Callable[[], User], persona: Persona | None) -> User:
+        if spec == "goal":
+            return GoalDrivenUser(persona=persona, services=self.corpus.services)
         if isinstance(spec, str):
             return make_user(spec)
         if callable(spec) and not hasattr(spec, "respond"):
@@ -130,6 +134,8 @@ class SGDEnv(gym.Env[str, str]):
         self.mocker.set_task(self.task, seed=episode_seed)
         self.history, self.calls, self.agent_messages = [], [], []
         self._call_index = CallIndex()
+        self.user_stated: dict[tuple[str, str], str] = {}
+        self.user_asked: list[tuple[str, str]] = []
         self.turns, self.done = 0, False
         turn = self.user.reset(self.task, episode_seed)
         self._last_user_turn = turn
@@ -185,6 +191,12 @@ class SGDEnv(gym.Env[str, str]):
 
     # ---- internals --------------------------------------------------------------------
     def _user_message(self, turn: UserTurn) -> Message:
+        for service, act, slot, values in turn.acts:
+            if act == "INFORM" and slot and values:
+                self.user_stated.pop((service, slot), None)
+                self.user_stated[(service, slot)] = values[0]
+            elif act == "REQUEST" and slot:
+                self.user_asked.append((service, slot))
         msg = {"role": "user", "content": turn.text}
         self.history.append(msg)
         return msg
@@ -197,7 +209,7 @@ class SGDEnv(gym.Env[str, str]):
     def _talk(self, text: str) -> tuple[UserTurn, Message]:
         self.agent_messages.append(text)
         self.history.append({"role": "assistant", "content": text})
-        context = UserContext(self.agent_messages, [r.content for r in self.calls], self.turns)
+        context = UserContext(self.agent_messages, list(self.calls), self.turns)
         turn = self.user.respond(text, context)
         self._last_user_turn = turn
         return turn, self._user_message(turn)
@@ -228,7 +240,8 @@ class SGDEnv(gym.Env[str, str]):
 
     def _score(self) -> dict[str, float]:
         assert self.task is not None
-        return self.reward_fn.evaluate(self.task, self.calls, self.agent_messages, self.turns, self.max_turns, self._call_index)
+        return self.reward_fn.evaluate(self.task, self.calls, self.agent_messages, self.turns, self.max_turns,
+                                       self._call_index, self.user_stated, self.user_asked)
 
     @staticmethod
     def _render_lines(messages: list[Message]) -> str:

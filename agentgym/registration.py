@@ -4,7 +4,7 @@ from __future__ import annotations
 from gymnasium.envs.registration import register, registry
 
 ENV_IDS = {
-    "agentgym/SGD-v0": {},
+    "agentgym/SGD-v0": {"user": "goal"},
     "agentgym/SGD-Replay-v0": {"user": "replay"},
 }
 

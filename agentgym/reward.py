@@ -108,14 +108,19 @@ class RuleReward:
     def _key(self, service: str, slot: str, value: Any) -> str:
         return self.corpus.key(service, slot, value)
 
-    def _intent_done(self, g: IntentGoal, calls: list[ToolResult], offered: dict[tuple[str, str], set[str]]) -> bool:
+    def _intent_done(self, g: IntentGoal, calls: list[ToolResult], offered: dict[tuple[str, str], set[str]],
+                     stated: dict[tuple[str, str], str] | None) -> bool:
         mine = [c for c in calls if c.ok and c.service == g.service and c.intent == g.intent]
         if not mine:
             return False
         if not g.transactional:
             tool = self.corpus.services[g.service].intents[g.intent]
             params = set(tool.required_slots) | set(tool.optional_slots)
-            want = {s: self._key(g.service, s, v) for s, v in g.constraints.items() if s in params}
+            if stated is None:  # no record of what the user said: hold the agent to the whole goal
+                constraints = g.constraints
+            else:  # an agent can only be held to the constraints the user actually stated
+                constraints = {s: stated[(g.service, s)] for s in g.constraints if (g.service, s) in stated}
+            want = {s: self._key(g.service, s, v) for s, v in constraints.items() if s in params}
             return any(
                 all(c.canonical_args.get(s) not in (None, DONTCARE) and self._key(g.service, s, c.canonical_args[s]) == k
                     for s, k in want.items())
@@ -150,16 +155,19 @@ class RuleReward:
         return True
 
     def evaluate(self, task: Task, calls: list[ToolResult], agent_messages: list[str], turns: int, max_turns: int,
-                 index: CallIndex | None = None) -> dict[str, float]:
+                 index: CallIndex | None = None, stated: dict[tuple[str, str], str] | None = None,
+                 asked: list[tuple[str, str]] | None = None) -> dict[str, float]:
         """The reward breakdown: each component in [0, 1], plus `total` (weighted) and `success`.
 
-        Pass the episode's `CallIndex` to make repeated calls incremental.
+        `stated` (the user's latest value per (service, slot) this episode) and `asked` (the slots it
+        requested) hold the agent to what the user said rather than to the whole hidden goal; without
+        them the goal is used. Pass the episode's `CallIndex` to make repeated calls incremental.
         """
         index = (index or CallIndex()).update(calls, self.corpus.key)
         offered, result_values = index.offered, index.values
-        intents_done = [self._intent_done(g, calls, offered) for g in task.goal]
+        intents_done = [self._intent_done(g, calls, offered, stated) for g in task.goal]
         text = "\n".join(agent_messages).lower()
-        requests = [(g.service, s) for g in task.goal for s in g.requested]
+        requests = list(dict.fromkeys(asked)) if asked is not None else [(g.service, s) for g in task.goal for s in g.requested]
         told_n = sum(
             1 for service, slot in requests
             if any(told(self.corpus.kind(service, slot), slot, v, text) for v in result_values.get((service, slot), ()))

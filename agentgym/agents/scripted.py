@@ -276,6 +276,11 @@ class ScriptedAgent:
         if s.confirmed == key:
             return {"name": f"{key[0]}_{key[1]}", "arguments": args}
         s.pending_confirm = key
+        props = self._tool(key)["parameters"]["properties"]
+        for slot, spec in props.items():  # defaults are part of what gets booked: read them back too
+            default = spec["description"].rsplit(". Default: ", 1)
+            if slot not in args and len(default) == 2 and default[1] != "dontcare":
+                args[slot] = default[1]
         details = ", ".join(f"{_words(k)}: {v}" for k, v in args.items())
         return " ".join(x for x in (self._answers(), f"Please confirm: {_words(key[1])} with {details}. Is that right?") if x)
 

@@ -1,16 +1,20 @@
 """Simulated users."""
 from agentgym.users.base import User, UserContext, UserTurn
+from agentgym.users.agenda import Persona
+from agentgym.users.goal_user import GoalDrivenUser, UserModel, load_user_model
 from agentgym.users.replay import TraceReplayUser
 
-USERS = {"replay": TraceReplayUser}
+USERS = {"goal": GoalDrivenUser, "replay": TraceReplayUser}
 
 
-def make_user(name: str = "replay") -> User:
+def make_user(name: str = "goal", **kwargs: object) -> User:
     """A user simulator by name; see USERS for the choices."""
     try:
-        return USERS[name]()
+        cls = USERS[name]
     except KeyError:
         raise ValueError(f"Unknown user simulator '{name}'. Choose one of: {', '.join(sorted(USERS))}.") from None
+    return cls(**kwargs) if kwargs else cls()
 
 
-__all__ = ["USERS", "TraceReplayUser", "User", "UserContext", "UserTurn", "make_user"]
+__all__ = ["USERS", "GoalDrivenUser", "Persona", "TraceReplayUser", "User", "UserContext", "UserModel", "UserTurn",
+           "load_user_model", "make_user"]

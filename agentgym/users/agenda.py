@@ -114,6 +114,12 @@ class AgendaPolicy:
 
         if not sys and nxt is not None:  # the opening turn
             types = {"INFORM_INTENT", "INFORM"}
+        conflicts = state.conflicts()
+        if conflicts:
+            # the agent offered or read back something the goal rules out: say so, never accept it
+            sys_types = {a for _, a, _, _ in sys}
+            types = (types - {"SELECT", "AFFIRM", "INFORM_INTENT", "AFFIRM_INTENT", "THANK_YOU", "GOODBYE"}) | {"INFORM"}
+            types.add("NEGATE" if "CONFIRM" in sys_types else "REQUEST_ALTS")
         target = cur
         if "INFORM_INTENT" in types and nxt is not None:
             acts.append((nxt.goal.service, "INFORM_INTENT", "intent", (nxt.goal.intent,)))
@@ -129,6 +135,8 @@ class AgendaPolicy:
                 owner = state._owner(svc, slot)
                 if owner is not None:
                     inform(svc, slot, owner.current(slot))
+                elif "INFORM" in types or not types - {"THANK_YOU", "GOODBYE"}:
+                    inform(svc, slot, "dontcare")  # the goal has no value: any will do
         # corrections after a confirmation or offer that disagrees with the goal
         if "NEGATE" in types or "REQUEST_ALTS" in types or "INFORM" in types:
             for svc, slot, want in state.conflicts():
@@ -154,7 +162,7 @@ class AgendaPolicy:
                 acts.append((cur.goal.service, "REQUEST", slot, ()))
         for simple in ("SELECT", "AFFIRM", "NEGATE", "REQUEST_ALTS", "NEGATE_INTENT", "THANK_YOU", "GOODBYE"):
             if simple in types:
-                if simple == "REQUEST_ALTS" and (cur is None or cur.goal.alternatives <= cur.alternatives_used):
+                if simple == "REQUEST_ALTS" and not conflicts and (cur is None or cur.goal.alternatives <= cur.alternatives_used):
                     continue
                 acts.append((service, simple, "", ()))
         if not acts:

@@ -1,0 +1,190 @@
+"""The goal-driven offline user: NLU (agent text → acts) → agenda policy → NLG (acts → text).
+
+Fast (no LLM), seeded, fitted on SGD train dialogues; `agentgym eval-user` audits how close it is
+to real users. The fitted model is cached per corpus, so only the first construction pays the fit.
+"""
+from __future__ import annotations
+
+import os
+import pickle
+import random
+import tempfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agentgym.data.sgd import SGDCorpus, _fingerprint, cache_dir, load_sgd
+from agentgym.data.tasks import Act, Task
+from agentgym.users.agenda import AgendaPolicy, Persona
+from agentgym.users.base import UserContext, UserTurn
+from agentgym.users.nlg import TemplateNLG
+from agentgym.users.nlu import SystemNLU
+from agentgym.users.state import UserState
+
+MODEL_VERSION = 1
+_CLOSING = {"NEGATE", "THANK_YOU", "GOODBYE"}
+
+
+@dataclass
+class UserModel:
+    """The fitted parts of the simulator."""
+
+    nlu: SystemNLU
+    policy: AgendaPolicy
+    nlg: TemplateNLG
+    fitted_on: str
+
+    @classmethod
+    def fit(cls, corpus: SGDCorpus) -> "UserModel":
+        dialogues = corpus.dialogues
+        return cls(
+            SystemNLU.fit(dialogues, corpus.services),
+            AgendaPolicy.fit(corpus.tasks, dialogues),
+            TemplateNLG.fit(dialogues, corpus.services),
+            f"{corpus.path} ({len(dialogues)} dialogues)",
+        )
+
+
+_MODELS: dict[str, UserModel] = {}
+
+
+def load_user_model(data_dir: str | os.PathLike[str] | None = None, split: str = "train", *, use_cache: bool = True) -> UserModel:
+    """The user model fitted on `split` (default: the embedded sample's train split), cached on disk."""
+    corpus = load_sgd(data_dir, split)
+    key = f"user-{MODEL_VERSION}-{split}-{_fingerprint(corpus.path)}"
+    if use_cache and key in _MODELS:
+        return _MODELS[key]
+    path = cache_dir() / f"{key}.pkl"
+    model = None
+    if use_cache and path.exists():
+        try:
+            model = pickle.loads(path.read_bytes())
+        except Exception:
+            model = None
+    if model is None:
+        model = UserModel.fit(corpus)
+        if use_cache:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as fh:
+                    pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
+                os.replace(fh.name, path)
+            except OSError:
+                pass
+    if use_cache:
+        _MODELS[key] = model
+    return model
+
+
+def candidate_values(task: Task, services: dict[str, Any], rows: list[tuple[str, dict[str, str]]]) -> dict[tuple[str, str], set[str]]:
+    """Values the user can recognise in the agent's text: its goal, tool results, value lists, defaults."""
+    cand: dict[tuple[str, str], set[str]] = {}
+    for g in task.goal:
+        for s, v in g.informed:
+            cand[(s, v)] = {v}
+    for name in task.services:
+        svc = services.get(name)
+        if svc is None:
+            continue
+        for slot in svc.slots.values():
+            for v in slot.possible_values:
+                if v not in ("True", "False", "dontcare"):
+                    cand[(slot.name, v)] = {v}
+        for intent in svc.intents.values():
+            for s, v in intent.optional_slots.items():
+                if v != "dontcare":
+                    cand[(s, v)] = {v}
+    for _, row in rows:
+        for s, v in row.items():
+            cand[(s, str(v))] = {str(v)}
+    return cand
+
+
+class GoalDrivenUser:
+    """A pipeline user that pursues the task's goal (see module docstring)."""
+
+    name = "goal"
+
+    def __init__(self, model: UserModel | None = None, persona: Persona | None = None,
+                 services: dict[str, Any] | None = None) -> None:
+        self.model = model or load_user_model()
+        self.persona = persona or Persona()
+        self.services = services
+        self.state: UserState | None = None
+        self.rng = random.Random(0)
+        self.unclear = 0
+        self.repeats: dict[tuple[str, str], int] = {}
+        self._last_acts: list[Act] = []
+
+    def _services(self) -> dict[str, Any]:
+        if self.services is None:
+            from agentgym.data.sgd import load_sgd as _load
+            self.services = _load(split="train").services
+        return self.services
+
+    def reset(self, task: Task, seed: int) -> UserTurn:
+        self.state = UserState(task)
+        self.rng = random.Random(zlib.crc32(f"{seed}|{task.task_id}".encode()))
+        self.unclear, self.repeats = 0, {}
+        acts = self.model.policy.decide(self.state, self.rng, self.persona)
+        return self._say(acts)
+
+    def _say(self, acts: list[Act], prefix: str = "") -> UserTurn:
+        assert self.state is not None
+        self.state.observe_user(acts)
+        self._last_acts = acts
+        text = self.model.nlg.realize(acts, self.rng)
+        names = {a for _, a, _, _ in acts}
+        nothing_left = self.state.next_intent() is None and not any(p.open_requests() for p in self.intents_started())
+        done = "GOODBYE" in names or (names <= _CLOSING and nothing_left)
+        return UserTurn((prefix + text).strip(), acts, done)
+
+    def intents_started(self) -> list[Any]:
+        assert self.state is not None
+        return [p for p in self.state.intents if p.started]
+
+    def respond(self, agent_message: str, context: UserContext) -> UserTurn:
+        state = self.state
+        if state is None:
+            raise RuntimeError("Call reset() before respond().")
+        services = self._services()
+        rows: list[tuple[str, dict[str, str]]] = []
+        last_service = None
+        for r in context.tool_results:
+            service = getattr(r, "service", None)
+            content = getattr(r, "content", r)
+            if not isinstance(content, dict) or service is None:
+                continue
+            last_service = service
+            for row in list(content.get("results") or []) + ([content["result"]] if isinstance(content.get("result"), dict) else []) + list(content.get("alternatives") or []):
+                if isinstance(row, dict):
+                    rows.append((service, row))
+        service = (state.current.goal.service if state.current else None) or last_service or state.task.services[0]
+        if last_service and context.tool_results and getattr(context.tool_results[-1], "service", None) == last_service:
+            service = last_service if not state.current or state.current.goal.service == last_service or state.current.done else service
+        nxt = state.next_intent()
+        intents = [nxt.goal.intent] if nxt and nxt.goal.service == service else [
+            i.name for i in getattr(services.get(service), "intents", {}).values() if i.is_transactional]
+        text = agent_message if isinstance(agent_message, str) else str(agent_message)
+        sys_acts = self.model.nlu.parse(text[:2000], service, services, candidate_values(state.task, services, rows[-50:]),
+                                        intents, [a for _, a, _, _ in self._last_acts]) if text.strip() else []
+        understood = [a for a in sys_acts if a[1] not in ("INFORM", "OFFER", "CONFIRM") or a[2]]
+        if not understood:
+            self.unclear += 1
+            if self.unclear > self.persona.patience:
+                return self._say([(service, "GOODBYE", "", ())], "I don't think this is working. ")
+            state.observe_system([])
+            again = [a for a in self._last_acts if a[1] in ("INFORM_INTENT", "INFORM", "REQUEST")]
+            if not again and state.current is not None:
+                again = [(state.current.goal.service, "INFORM_INTENT", "intent", (state.current.goal.intent,))]
+            return self._say(again or self._last_acts, "Sorry, I didn't get that. ")
+        self.unclear = 0
+        for _, act, slot, _ in sys_acts:
+            if act == "REQUEST":
+                self.repeats[(service, slot)] = self.repeats.get((service, slot), 0) + 1
+                if self.repeats[(service, slot)] > self.persona.patience + 1:
+                    return self._say([(service, "GOODBYE", "", ())], "You keep asking me the same thing. ")
+        state.observe_system(sys_acts)
+        acts = self.model.policy.decide(state, self.rng, self.persona)
+        return self._say(acts)

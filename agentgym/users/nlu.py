@@ -1,0 +1,212 @@
+"""Understanding the agent: free text → system dialogue acts, learned from SGD's system turns.
+
+Act types and requested slots come from TF-IDF + logistic-regression classifiers trained on
+delexicalized SGD system utterances; slot values come from matching the text against the values
+the user can recognise (its goal, this episode's tool results, categorical value lists).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import numpy as np
+
+from agentgym.data.schema import Service
+from agentgym.data.tasks import Act
+from agentgym.users.state import SYSTEM_ACTS
+
+_NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+_NUM = re.compile(r"\b\d+(?:[.:]\d+)?\b")
+_WORD = re.compile(r"[a-z0-9']+")
+_VALUE_ACTS = ("OFFER", "CONFIRM", "INFORM")
+
+
+def surface_forms(value: str) -> list[str]:
+    """Lower-case ways a canonical value is written: '18:30' → '6:30 pm', '2019-03-11' → 'march 11'."""
+    v = value.lower().strip()
+    forms = [v]
+    m = re.fullmatch(r"(\d{1,2}):(\d{2})", v)
+    if m:
+        h, mi = int(m.group(1)), m.group(2)
+        hh = h % 12 or 12
+        suf = "pm" if h >= 12 else "am"
+        forms += [f"{hh}:{mi} {suf}", f"{hh}:{mi}{suf}", f"{hh}:{mi}"]
+        if mi == "00":
+            forms += [f"{hh} {suf}", f"{hh}{suf}", f"{hh} o'clock"]
+        if mi == "30":
+            forms += [f"half past {hh}"]
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", v)
+    if m:
+        try:
+            d = dt.date.fromisoformat(v)
+            month = d.strftime("%B").lower()
+            suffix = "th" if 11 <= d.day <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(d.day % 10, "th")
+            forms += [f"{month} {d.day}{suffix}", f"{month} {d.day}", f"{d.day}{suffix} of {month}", f"{d.day} {month}"]
+            delta = (d - dt.date(2019, 3, 1)).days
+            forms += {0: ["today", "tonight"], 1: ["tomorrow"], 2: ["day after tomorrow"]}.get(delta, [])
+            if 0 < delta < 7:
+                forms.append(d.strftime("%A").lower())
+        except ValueError:
+            pass
+    if v.isdigit() and int(v) < len(_NUMBER_WORDS):
+        forms.append(_NUMBER_WORDS[int(v)])
+    if re.fullmatch(r"\d+\.\d0", v):
+        forms.append(v[:-1])  # ratings: '4.50' is said '4.5'
+    if v in ("true", "false"):
+        forms = []
+    return [f for f in forms if f]
+
+
+def context_tokens(previous_user_acts: Iterable[str]) -> str:
+    """What the user just did, as tokens: an answer to a REQUEST reads differently from an offer."""
+    return "".join(f"ctxuser{a.lower().replace('_', '')} " for a in sorted(set(previous_user_acts)))
+
+
+def delexicalize(text: str, spans: Iterable[tuple[int, int]]) -> str:
+    """Replace value spans and numbers with placeholders so the classifier learns the act, not the value."""
+    out, last = [], 0
+    for start, end in sorted(spans):
+        if start < last:
+            continue
+        out.append(text[last:start])
+        out.append(" VALUE ")
+        last = end
+    out.append(text[last:])
+    return _NUM.sub(" NUM ", "".join(out)).lower()
+
+
+def find_values(text: str, candidates: dict[tuple[str, str], set[str]]) -> list[tuple[str, str, int, int]]:
+    """(slot, canonical value, start, end) for every candidate value written in the text, longest first."""
+    low = text.lower()
+    hits: list[tuple[str, str, int, int]] = []
+    taken: list[tuple[int, int]] = []
+    forms = sorted(((f, slot, v) for (slot, v), fs in ((k, surface_forms(k[1])) for k in candidates) for f in fs),
+                   key=lambda x: -len(x[0]))
+    for form, slot, value in forms:
+        if len(form) < 2 and not form.isdigit():
+            continue
+        for m in re.finditer(r"(?<![a-z0-9])" + re.escape(form) + r"(?![a-z0-9])", low):
+            s, e = m.span()
+            if any(s < te and ts < e for ts, te in taken):
+                continue
+            taken.append((s, e))
+            hits.append((slot, value, s, e))
+    return hits
+
+
+@dataclass
+class SystemNLU:
+    """Fitted classifiers: act types, requested slots."""
+
+    act_model: Any = None
+    slot_model: Any = None
+    slot_names: list[str] = field(default_factory=list)
+    slot_words: dict[str, set[str]] = field(default_factory=dict)
+
+    @classmethod
+    def fit(cls, dialogues: Iterable[dict[str, Any]], services: dict[str, Service]) -> "SystemNLU":
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.multiclass import OneVsRestClassifier
+        from sklearn.pipeline import make_pipeline
+
+        texts, acts_y, slot_y = [], [], []
+        for d in dialogues:
+            prev: list[str] = []
+            for turn in d["turns"]:
+                if turn["speaker"] != "SYSTEM":
+                    prev = [a["act"] for f in turn["frames"] for a in f["actions"]]
+                    continue
+                spans = [(s["start"], s["exclusive_end"]) for f in turn["frames"] for s in f.get("slots", [])]
+                texts.append(context_tokens(prev) + delexicalize(turn["utterance"], spans))
+                acts = [a for f in turn["frames"] for a in f["actions"]]
+                acts_y.append({a["act"] for a in acts})
+                slot_y.append({a["slot"] for a in acts if a["act"] == "REQUEST" and a["slot"]})
+        slot_names = sorted(set().union(*slot_y)) if slot_y else []
+
+        def model() -> Any:
+            return make_pipeline(
+                TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+                OneVsRestClassifier(LogisticRegression(C=8.0, max_iter=2000)),
+            )
+
+        A = np.array([[a in y for a in SYSTEM_ACTS] for y in acts_y], dtype=int)
+        act_model = model().fit(texts, A)
+        req_idx = [i for i, y in enumerate(acts_y) if "REQUEST" in y]
+        S = np.array([[s in slot_y[i] for s in slot_names] for i in req_idx], dtype=int)
+        keep = S.sum(axis=0) > 0
+        slot_names = [s for s, k in zip(slot_names, keep) if k]
+        slot_model = model().fit([texts[i] for i in req_idx], S[:, keep]) if req_idx and slot_names else None
+        words = {}
+        for svc in services.values():
+            for slot in svc.slots.values():
+                words[slot.name] = set(_WORD.findall((slot.name.replace("_", " ") + " " + slot.description).lower())) - _STOP
+        return cls(act_model, slot_model, slot_names, words)
+
+    def parse(self, text: str, service: str, services: dict[str, Service],
+              candidates: dict[tuple[str, str], set[str]] | None = None, intents: list[str] | None = None,
+              previous_user_acts: Iterable[str] = ()) -> list[Act]:
+        """System acts of one agent message about `service`.
+
+        `candidates` maps (slot, canonical value) to the episode's known values; `intents` are the
+        intents an OFFER_INTENT may offer (first = most likely).
+        """
+        candidates = candidates or {}
+        svc = services.get(service)
+        hits = find_values(text, candidates) if text else []
+        delex = context_tokens(previous_user_acts) + delexicalize(text, [(s, e) for _, _, s, e in hits])
+        probs = self.act_model.predict_proba([delex])[0]
+        types = {a for a, p in zip(SYSTEM_ACTS, probs) if p >= 0.5}
+        if not types:
+            types = {SYSTEM_ACTS[int(np.argmax(probs))]}
+        acts: list[Act] = []
+        if "REQUEST" in types and svc is not None:
+            for slot in self._requested(delex, text, svc):
+                acts.append((service, "REQUEST", slot, ()))
+        value_act = "CONFIRM" if "CONFIRM" in types else "OFFER" if "OFFER" in types else "INFORM" if "INFORM" in types else None
+        if value_act:
+            seen = set()
+            for slot, value, _, _ in sorted(hits, key=lambda h: h[2]):
+                if (slot, value) not in seen:
+                    seen.add((slot, value))
+                    acts.append((service, value_act, slot, (value,)))
+            if not any(a[1] == value_act for a in acts):
+                acts.append((service, value_act, "", ()))
+        for t in ("NOTIFY_SUCCESS", "NOTIFY_FAILURE", "INFORM_COUNT", "REQ_MORE", "GOODBYE"):
+            if t in types:
+                acts.append((service, t, "count" if t == "INFORM_COUNT" else "", ()))
+        if "OFFER_INTENT" in types:
+            acts.append((service, "OFFER_INTENT", "intent", (intents[0],) if intents else ()))
+        for extra in types - {a[1] for a in acts} - {"CONFIRM", "OFFER", "INFORM", "REQUEST"}:
+            acts.append((service, extra, "", ()))
+        return acts
+
+    def _requested(self, delex: str, text: str, svc: Service) -> list[str]:
+        """Requested slots: the classifier's, unless the text names a slot of this service outright."""
+        low = " " + " ".join(_WORD.findall(text.lower())) + " "
+        named = [s for s in svc.slots if f" {s.replace('_', ' ')} " in low]
+        # "recipient account type" also contains "account type": keep the most specific names
+        named = [s for s in named if not any(o != s and s.replace("_", " ") in o.replace("_", " ") for o in named)]
+        if named:
+            return named
+        allowed = [s for s in svc.slots if s in self.slot_names]
+        out: list[str] = []
+        if self.slot_model is not None and allowed:
+            probs = dict(zip(self.slot_names, self.slot_model.predict_proba([delex])[0]))
+            ranked = sorted(allowed, key=lambda s: -probs[s])
+            out = [s for s in ranked if probs[s] >= 0.5] or ([ranked[0]] if probs[ranked[0]] >= 0.2 else [])
+        unseen = [s for s in svc.slots if s not in self.slot_names]
+        if unseen and not out:
+            words = set(_WORD.findall(text.lower()))
+            scored = sorted(unseen, key=lambda s: -len(self.slot_words.get(s, set()) & words))
+            if scored and self.slot_words.get(scored[0], set()) & words:
+                out = [scored[0]]
+        if not out and allowed and self.slot_model is not None:
+            out = ranked[:1]
+        return out
+
+
+_STOP = {"the", "a", "an", "of", "to", "for", "in", "on", "is", "or", "and", "be", "user", "which", "whether", "at", "with",
+         "name", "number", "date", "time"}
