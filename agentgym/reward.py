@@ -137,8 +137,11 @@ class RuleReward:
         if status != "success" and not (outcome == "failure" and status == "failure"):
             return False
         intent = self.corpus.services[g.service].intents[g.intent]
+        booked = call.content.get("result") if isinstance(call.content.get("result"), dict) else {}
         for slot, value in args.items():
             got = call.canonical_args.get(slot)
+            if got == DONTCARE:  # the user let the service choose: judge what it chose
+                got = booked.get(slot)
             if got is None:
                 return False
             got_key = self._key(g.service, slot, got)

@@ -115,6 +115,9 @@ class AgendaPolicy:
         if not sys and nxt is not None:  # the opening turn
             types = {"INFORM_INTENT", "INFORM"}
         conflicts = state.conflicts()
+        sys_types = {a for _, a, _, _ in sys}
+        if "NOTIFY_FAILURE" in sys_types and sys_types & {"OFFER", "CONFIRM"}:
+            types, conflicts = {"AFFIRM"}, []  # an alternative after a failure: SGD users take it
         if conflicts:
             # the agent offered or read back something the goal rules out: say so, never accept it
             sys_types = {a for _, a, _, _ in sys}

@@ -114,7 +114,7 @@ class GoalDrivenUser:
         self.state: UserState | None = None
         self.rng = random.Random(0)
         self.unclear = 0
-        self.repeats: dict[tuple[str, str], int] = {}
+        self.repeats: dict[tuple[tuple[str, str], ...], int] = {}
         self._last_acts: list[Act] = []
 
     def _services(self) -> dict[str, Any]:
@@ -180,11 +180,10 @@ class GoalDrivenUser:
                 again = [(state.current.goal.service, "INFORM_INTENT", "intent", (state.current.goal.intent,))]
             return self._say(again or self._last_acts, "Sorry, I didn't get that. ")
         self.unclear = 0
-        for _, act, slot, _ in sys_acts:
-            if act == "REQUEST":
-                self.repeats[(service, slot)] = self.repeats.get((service, slot), 0) + 1
-                if self.repeats[(service, slot)] > self.persona.patience + 1:
-                    return self._say([(service, "GOODBYE", "", ())], "You keep asking me the same thing. ")
+        said = tuple(sorted((a, sl) for _, a, sl, _ in sys_acts))
+        self.repeats[said] = self.repeats.get(said, 0) + 1
+        if self.repeats[said] > self.persona.patience + 1 and not {"OFFER", "INFORM"} & {a for _, a, _, _ in sys_acts}:
+            return self._say([(service, "GOODBYE", "", ())], "We are going round in circles. ")
         state.observe_system(sys_acts)
         acts = self.model.policy.decide(state, self.rng, self.persona)
         return self._say(acts)

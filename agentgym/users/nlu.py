@@ -78,21 +78,34 @@ def delexicalize(text: str, spans: Iterable[tuple[int, int]]) -> str:
 
 
 def find_values(text: str, candidates: dict[tuple[str, str], set[str]]) -> list[tuple[str, str, int, int]]:
-    """(slot, canonical value, start, end) for every candidate value written in the text, longest first."""
+    """(slot, canonical value, start, end) for every candidate value written in the text, longest first.
+
+    A value several slots can hold ('checking' for account_type and recipient_account_type) goes
+    to the slot named just before it in the text, else to the first candidate.
+    """
     low = text.lower()
+    by_form: dict[str, list[tuple[str, str]]] = {}
+    for slot, value in candidates:
+        for f in surface_forms(value):
+            if len(f) >= 2 or f.isdigit():
+                by_form.setdefault(f, []).append((slot, value))
     hits: list[tuple[str, str, int, int]] = []
     taken: list[tuple[int, int]] = []
-    forms = sorted(((f, slot, v) for (slot, v), fs in ((k, surface_forms(k[1])) for k in candidates) for f in fs),
-                   key=lambda x: -len(x[0]))
-    for form, slot, value in forms:
-        if len(form) < 2 and not form.isdigit():
-            continue
+    for form in sorted(by_form, key=len, reverse=True):
         for m in re.finditer(r"(?<![a-z0-9])" + re.escape(form) + r"(?![a-z0-9])", low):
             s, e = m.span()
             if any(s < te and ts < e for ts, te in taken):
                 continue
             taken.append((s, e))
-            hits.append((slot, value, s, e))
+            options = by_form[form]
+            if len(options) > 1:
+                before = low[max(0, s - 40):s]
+                named = [(before.rfind(sl.replace("_", " ")) + len(sl), len(sl), sl, v) for sl, v in options if sl.replace("_", " ") in before]
+                if named:
+                    _, _, slot, value = max(named)
+                    hits.append((slot, value, s, e))
+                    continue
+            hits.append((options[0][0], options[0][1], s, e))
     return hits
 
 

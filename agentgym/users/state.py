@@ -97,7 +97,7 @@ class UserState:
                 self.known_values.setdefault(service, set()).update(text_key(v) for v in values)
             if act == "OFFER" and slot and values:
                 self.offered.setdefault(service, {})[slot] = values[0]
-            if act == "NOTIFY_SUCCESS" or act == "NOTIFY_FAILURE":
+            if act == "NOTIFY_SUCCESS" or (act == "NOTIFY_FAILURE" and not any(a[1] in ("OFFER", "CONFIRM") for a in acts)):
                 p = self.progress_for(service)
                 if p is not None and p.goal.transactional:
                     p.done = True
