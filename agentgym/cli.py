@@ -33,6 +33,36 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_user(args: argparse.Namespace) -> int:
+    import json
+
+    from agentgym.agents import ScriptedAgent
+    from agentgym.data import load_sgd
+    from agentgym.users import load_user_model
+    from agentgym.users.audit import audit_user
+
+    register_envs()
+    train_dir = args.train_dir or args.data_dir
+    model = load_user_model(train_dir, args.train_split)
+    corpus = load_sgd(args.data_dir, args.split)
+    metrics: dict[str, object] = {"fitted_on": model.fitted_on, "evaluated_on": f"{corpus.path}"}
+    metrics.update(audit_user(model, corpus, max_dialogues=args.max_dialogues, seed=args.seed, progress=not args.quiet))
+    if args.agent_episodes:
+        for user in ("goal", "replay"):
+            env = gym.make("agentgym/SGD-v0", data_dir=args.data_dir, split=args.split, user=user, user_train_dir=train_dir)
+            eps = run_episodes(env, ScriptedAgent(), episodes=min(args.agent_episodes, len(env.unwrapped.tasks)),
+                               seed=args.seed, progress=False)
+            row = summarize(eps).iloc[0]
+            metrics[f"scripted_success_{user}"] = round(float(row["success_rate"]), 4)
+            metrics[f"scripted_turns_{user}"] = round(float(row["mean_turns"]), 2)
+    if not args.json:
+        width = max(len(k) for k in metrics)
+        for k, v in metrics.items():
+            print(f"{k:{width}s}  {v}")
+    print(json.dumps(metrics) if args.json else "", end="\n" if args.json else "")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentgym", description="Dialogue traces as RL environments.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -41,13 +71,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--env", default="agentgym/SGD-v0", choices=sorted(ENV_IDS), help="gymnasium id")
     run.add_argument("--data-dir", default=None, help="SGD-format directory (default: the embedded sample)")
     run.add_argument("--split", default="dev", help="split under --data-dir (default: dev)")
-    run.add_argument("--user", default="replay", choices=sorted(USERS), help="simulated user")
+    run.add_argument("--user", default="goal", choices=sorted(USERS), help="simulated user (default: goal)")
     run.add_argument("--episodes", type=int, default=None, help="episodes per agent (default: every task once)")
     run.add_argument("--max-turns", type=int, default=40)
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("--out", default="runs", help="folder for <agent>.jsonl trajectories (default: runs)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.set_defaults(func=_run)
+
+    ev = sub.add_parser("eval-user", help="audit the goal-driven user against real SGD users")
+    ev.add_argument("--data-dir", default=None, help="SGD-format directory to evaluate on (default: the embedded sample)")
+    ev.add_argument("--split", default="dev", help="split to evaluate on (default: dev)")
+    ev.add_argument("--train-dir", default=None, help="SGD-format directory to fit on (default: --data-dir)")
+    ev.add_argument("--train-split", default="train", help="split to fit on (default: train)")
+    ev.add_argument("--max-dialogues", type=int, default=None, help="evaluate on the first N dialogues only")
+    ev.add_argument("--agent-episodes", type=int, default=200,
+                    help="also play the scripted agent against this user and trace replay (0: skip)")
+    ev.add_argument("--seed", type=int, default=0)
+    ev.add_argument("--json", action="store_true", help="print the metrics as one JSON object on the last line")
+    ev.add_argument("--quiet", action="store_true", help="no progress bar")
+    ev.set_defaults(func=_eval_user)
     return parser
 
 

@@ -22,7 +22,7 @@ from agentgym.policy import policy_text
 from agentgym.reward import CallIndex, RewardConfig, RuleReward
 from agentgym.spaces import Utterance
 from agentgym.tools import Tool, tools_for
-from agentgym.users import GoalDrivenUser, Persona, User, UserContext, UserTurn, make_user
+from agentgym.users import GoalDrivenUser, Persona, User, UserContext, UserTurn, load_user_model, make_user
 
 Message = dict[str, Any]
 
@@ -46,6 +46,7 @@ class SGDEnv(gym.Env[str, str]):
         split: str = "dev",
         user: str | User | Callable[[], User] = "goal",
         persona: Persona | None = None,
+        user_train_dir: str | None = None,
         max_turns: int = 40,
         reward: RewardConfig | dict[str, Any] | None = None,
         reveal_goal: bool = False,
@@ -64,6 +65,7 @@ class SGDEnv(gym.Env[str, str]):
         if not self.tasks:
             raise ValueError(f"No tasks in {self.corpus.path}.")
         self._user_spec = user
+        self.user_train_dir = user_train_dir
         self.user: User = self._make_user(user, persona)
         self.max_turns = max_turns
         config = RewardConfig(**reward) if isinstance(reward, dict) else reward
@@ -89,7 +91,8 @@ class SGDEnv(gym.Env[str, str]):
 
     def _make_user(self, spec: str | User | Callable[[], User], persona: Persona | None) -> User:
         if spec == "goal":
-            return GoalDrivenUser(persona=persona, services=self.corpus.services)
+            model = load_user_model(self.user_train_dir, "train")
+            return GoalDrivenUser(model, persona=persona, services=self.corpus.services)
         if isinstance(spec, str):
             return make_user(spec)
         if callable(spec) and not hasattr(spec, "respond"):

@@ -22,7 +22,7 @@ from agentgym.users.nlg import TemplateNLG
 from agentgym.users.nlu import SystemNLU
 from agentgym.users.state import UserState
 
-MODEL_VERSION = 1
+MODEL_VERSION = 4
 _CLOSING = {"NEGATE", "THANK_YOU", "GOODBYE"}
 
 
@@ -121,10 +121,14 @@ class GoalDrivenUser:
         if self.services is None:
             from agentgym.data.sgd import load_sgd as _load
             self.services = _load(split="train").services
+        if not getattr(self, "_named", False):
+            self.model.nlg.add_services(self.services)
+            self._named = True
         return self.services
 
     def reset(self, task: Task, seed: int) -> UserTurn:
         self.state = UserState(task)
+        self._services()
         self.rng = random.Random(zlib.crc32(f"{seed}|{task.task_id}".encode()))
         self.unclear, self.repeats = 0, {}
         acts = self.model.policy.decide(self.state, self.rng, self.persona)

@@ -50,10 +50,17 @@ def say_value(value: str) -> str:
     return value
 
 
+_REQUEST_FORMS = ["What is the {w}?", "Can you tell me the {w}?", "Could you give me the {w}?", "What's the {w}?",
+                  "I'd like to know the {w}.", "Do you know the {w}?"]
+_INTENT_FORMS = ["I'd like to {d}.", "Can you help me {d}?", "I want to {d}.", "Could you {d} for me?", "Please {d}.",
+                 "I need to {d}."]
+
+
 @dataclass
 class TemplateNLG:
     templates: dict[Signature, list[str]] = field(default_factory=dict)
     intent_phrases: dict[str, str] = field(default_factory=dict)
+    inform_frames: list[str] = field(default_factory=list)  # slot-agnostic "{X}, please."-style human frames
 
     @classmethod
     def fit(cls, dialogues: Iterable[dict[str, Any]], services: dict[str, Service]) -> "TemplateNLG":
@@ -80,23 +87,44 @@ class TemplateNLG:
             for intent in svc.intents.values():
                 desc = intent.description.strip().rstrip(".")
                 phrases[intent.name] = desc[:1].lower() + desc[1:] if desc else intent.name
-        return cls({k: sorted(set(v)) for k, v in templates.items()}, phrases)
+        # frames that people use for many different slots carry no slot-specific words: reusable anywhere
+        slots_per_frame: dict[str, set[str]] = defaultdict(set)
+        for sig, texts in templates.items():
+            if len(sig) == 1 and sig[0][0] == "INFORM":
+                for t in texts:
+                    slots_per_frame[t.replace("{" + sig[0][1] + "}", "{X}")].add(sig[0][1])
+        frames = sorted(f for f, slots in slots_per_frame.items() if len(slots) >= 3 and f.count("{X}") == 1)
+        return cls({k: sorted(set(v)) for k, v in templates.items()}, phrases, frames)
+
+    def add_services(self, services: dict[str, Service]) -> None:
+        """Learn how to name the intents of services seen only now (for unseen-service fallbacks)."""
+        for svc in services.values():
+            for intent in svc.intents.values():
+                if intent.name not in self.intent_phrases:
+                    desc = intent.description.strip().rstrip(".")
+                    self.intent_phrases[intent.name] = desc[:1].lower() + desc[1:] if desc else intent.name
 
     def _fill(self, template: str, values: dict[str, str]) -> str:
         return _PLACEHOLDER.sub(lambda m: say_value(values.get(m.group(1), m.group(0))), template)
 
-    def _generic(self, act: Act) -> str:
+    def _generic(self, act: Act, rng: random.Random | None = None) -> str:
+        rng = rng or random.Random(0)
         _, name, slot, values = act
         words = slot.replace("_", " ")
         if name == "INFORM_INTENT":
             intent = values[0] if values else ""
-            return f"I'd like to {self.intent_phrases.get(intent, intent)}."
+            return rng.choice(_INTENT_FORMS).format(d=self.intent_phrases.get(intent, intent))
         if name == "INFORM":
             if values and values[0] == "dontcare":
-                return f"Any {words} is fine with me."
-            return f"The {words} should be {say_value(values[0])}." if values else ""
+                return rng.choice([f"Any {words} is fine with me.", f"I don't mind the {words}.", f"The {words} doesn't matter."])
+            if not values:
+                return ""
+            if self.inform_frames and rng.random() < 0.5:
+                return rng.choice(self.inform_frames).replace("{X}", say_value(values[0]))
+            return rng.choice([f"The {words} should be {say_value(values[0])}.", f"{say_value(values[0])} for the {words}.",
+                               f"I'd like the {words} to be {say_value(values[0])}."])
         if name == "REQUEST":
-            return f"What is the {words}?"
+            return rng.choice(_REQUEST_FORMS).format(w=words)
         return {
             "AFFIRM": "Yes, that's right.", "NEGATE": "No.", "SELECT": "That one sounds good.",
             "THANK_YOU": "Thank you.", "GOODBYE": "Goodbye.", "REQUEST_ALTS": "Do you have anything else?",
@@ -108,7 +136,7 @@ class TemplateNLG:
         values = {slot: v[0] for _, act, slot, v in acts if act == "INFORM" and v}
         if "dontcare" in values.values():  # human templates carry a real value there
             rest = [a for a in acts if not (a[1] == "INFORM" and a[3] and a[3][0] == "dontcare")]
-            said = [self._generic(a) for a in acts if a not in rest]
+            said = [self._generic(a, rng) for a in acts if a not in rest]
             return " ".join(([self.realize(rest, rng)] if rest else []) + said)
         whole = self.templates.get(signature(acts))
         if whole:
@@ -124,5 +152,5 @@ class TemplateNLG:
                 continue
             for act in group:
                 single = self.templates.get(signature([act]))
-                parts.append(self._fill(rng.choice(single), values) if single else self._generic(act))
+                parts.append(self._fill(rng.choice(single), values) if single else self._generic(act, rng))
         return " ".join(p.strip() for p in parts if p.strip())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -23,8 +24,13 @@ _WORD = re.compile(r"[a-z0-9']+")
 _VALUE_ACTS = ("OFFER", "CONFIRM", "INFORM")
 
 
-def surface_forms(value: str) -> list[str]:
+@lru_cache(maxsize=200_000)
+def surface_forms(value: str) -> tuple[str, ...]:
     """Lower-case ways a canonical value is written: '18:30' → '6:30 pm', '2019-03-11' → 'march 11'."""
+    return tuple(_surface_forms(value))
+
+
+def _surface_forms(value: str) -> list[str]:
     v = value.lower().strip()
     forms = [v]
     m = re.fullmatch(r"(\d{1,2}):(\d{2})", v)
@@ -92,12 +98,21 @@ def find_values(text: str, candidates: dict[tuple[str, str], set[str]]) -> list[
     hits: list[tuple[str, str, int, int]] = []
     taken: list[tuple[int, int]] = []
     for form in sorted(by_form, key=len, reverse=True):
+        if form not in low:
+            continue
         for m in re.finditer(r"(?<![a-z0-9])" + re.escape(form) + r"(?![a-z0-9])", low):
             s, e = m.span()
             if any(s < te and ts < e for ts, te in taken):
                 continue
-            taken.append((s, e))
             options = by_form[form]
+            if (form.isdigit() and len(form) <= 2) or form in _NUMBER_WORDS:
+                # a bare small number ("2") is only a slot value when the slot is named next to it
+                near = low[max(0, s - 40):min(len(low), e + 25)]
+                options = [(sl, v) for sl, v in options
+                           if any(w in near for w in sl.split("_") if len(w) > 3 and w not in ("number",))]
+                if not options:
+                    continue
+            taken.append((s, e))
             if len(options) > 1:
                 before = low[max(0, s - 40):s]
                 named = [(before.rfind(sl.replace("_", " ")) + len(sl), len(sl), sl, v) for sl, v in options if sl.replace("_", " ") in before]
@@ -107,6 +122,50 @@ def find_values(text: str, candidates: dict[tuple[str, str], set[str]]) -> list[
                     continue
             hits.append((options[0][0], options[0][1], s, e))
     return hits
+
+
+class LinearTextModel:
+    """A fitted TF-IDF + one-vs-rest logistic regression, compiled for single-text prediction.
+
+    sklearn's per-call overhead is milliseconds; a user turn has a budget of well under one. The
+    same numbers, computed from a dict of n-gram weights, take tens of microseconds.
+    """
+
+    def __init__(self, pipeline: Any) -> None:
+        vec, clf = pipeline.steps[0][1], pipeline.steps[1][1]
+        self.vectorizer = vec
+        coef = np.vstack([e.coef_[0] for e in clf.estimators_])  # labels × features
+        intercept = np.array([e.intercept_[0] for e in clf.estimators_])
+        idf = vec.idf_
+        self.intercept = intercept
+        self.weights = {term: (float(idf[i]), coef[:, i].copy()) for term, i in vec.vocabulary_.items()}
+        self.sublinear = bool(vec.sublinear_tf)
+        self._analyzer = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_analyzer"] = None
+        return state
+
+    def predict_proba(self, text: str) -> np.ndarray:
+        if self._analyzer is None:
+            self._analyzer = self.vectorizer.build_analyzer()
+        counts: dict[str, int] = {}
+        for tok in self._analyzer(text):
+            if tok in self.weights:
+                counts[tok] = counts.get(tok, 0) + 1
+        if not counts:
+            return 1.0 / (1.0 + np.exp(-self.intercept))
+        vals = []
+        vecs = []
+        for tok, n in counts.items():
+            idf, w = self.weights[tok]
+            vals.append(((1.0 + np.log(n)) if self.sublinear else n) * idf)
+            vecs.append(w)
+        x = np.asarray(vals)
+        x /= np.sqrt((x * x).sum())
+        z = self.intercept + x @ np.vstack(vecs)
+        return 1.0 / (1.0 + np.exp(-z))
 
 
 @dataclass
@@ -146,12 +205,12 @@ class SystemNLU:
             )
 
         A = np.array([[a in y for a in SYSTEM_ACTS] for y in acts_y], dtype=int)
-        act_model = model().fit(texts, A)
+        act_model = LinearTextModel(model().fit(texts, A))
         req_idx = [i for i, y in enumerate(acts_y) if "REQUEST" in y]
         S = np.array([[s in slot_y[i] for s in slot_names] for i in req_idx], dtype=int)
         keep = S.sum(axis=0) > 0
         slot_names = [s for s, k in zip(slot_names, keep) if k]
-        slot_model = model().fit([texts[i] for i in req_idx], S[:, keep]) if req_idx and slot_names else None
+        slot_model = LinearTextModel(model().fit([texts[i] for i in req_idx], S[:, keep])) if req_idx and slot_names else None
         words = {}
         for svc in services.values():
             for slot in svc.slots.values():
@@ -170,7 +229,7 @@ class SystemNLU:
         svc = services.get(service)
         hits = find_values(text, candidates) if text else []
         delex = context_tokens(previous_user_acts) + delexicalize(text, [(s, e) for _, _, s, e in hits])
-        probs = self.act_model.predict_proba([delex])[0]
+        probs = self.act_model.predict_proba(delex)
         types = {a for a, p in zip(SYSTEM_ACTS, probs) if p >= 0.5}
         if not types:
             types = {SYSTEM_ACTS[int(np.argmax(probs))]}
@@ -207,7 +266,7 @@ class SystemNLU:
         allowed = [s for s in svc.slots if s in self.slot_names]
         out: list[str] = []
         if self.slot_model is not None and allowed:
-            probs = dict(zip(self.slot_names, self.slot_model.predict_proba([delex])[0]))
+            probs = dict(zip(self.slot_names, self.slot_model.predict_proba(delex)))
             ranked = sorted(allowed, key=lambda s: -probs[s])
             out = [s for s in ranked if probs[s] >= 0.5] or ([ranked[0]] if probs[ranked[0]] >= 0.2 else [])
         unseen = [s for s in svc.slots if s not in self.slot_names]

@@ -68,6 +68,8 @@ class UserState:
         self.last_system: list[Act] = []
         self.offered: dict[str, dict[str, str]] = {}  # service -> slot -> value of the last offer
         self.known_values: dict[str, set[str]] = {}  # service -> text keys of values the system mentioned
+        self.last_user: set[str] = set()  # act types of the user's previous turn
+        self.system_requests: dict[tuple[str, str], int] = {}
 
     # ---- navigation ----------------------------------------------------------------------
     def find(self, service: str, intent: str) -> IntentProgress | None:
@@ -90,8 +92,15 @@ class UserState:
         return started[-1] if started else None
 
     # ---- updates -------------------------------------------------------------------------
+    def asked_before(self, service: str, slot: str) -> bool:
+        """Did the agent already request this slot in an earlier turn?"""
+        return self.system_requests.get((service, slot), 0) > 1
+
     def observe_system(self, acts: list[Act]) -> None:
         self.last_system = acts
+        for service, act, slot, _ in acts:
+            if act == "REQUEST" and slot:
+                self.system_requests[(service, slot)] = self.system_requests.get((service, slot), 0) + 1
         for service, act, slot, values in acts:
             if values:
                 self.known_values.setdefault(service, set()).update(text_key(v) for v in values)
@@ -105,6 +114,7 @@ class UserState:
     def observe_user(self, acts: list[Act]) -> None:
         """Apply the user's own acts (predicted, or the real user's in an audit)."""
         self.turn += 1
+        self.last_user = {a for _, a, _, _ in acts}
         for service, act, slot, values in acts:
             if act in ("INFORM_INTENT",) and values:
                 p = self.find(service, values[0])
@@ -159,7 +169,7 @@ class UserState:
         for service, act, slot, values in self.last_system:
             if act in ("CONFIRM", "OFFER") and slot and values:
                 p = self._owner(service, slot)
-                if p is None:
+                if p is None or slot in p.goal.accepted:  # the user took an offered value here before: open to offers
                     continue
                 want = p.final(slot) if (slot in p.said or act == "CONFIRM") else p.current(slot)
                 if want is not None and text_key(want) != text_key(values[0]) and text_key(want) != "dontcare":
@@ -192,5 +202,10 @@ class UserState:
             "request_in_goal": float(bool(p and any(p.values(s) or self._owner(service, s) for s in requested))),
             "n_requested": float(len(requested)),
             "turn": float(min(self.turn, 12)),
+            "n_started": float(sum(q.started for q in self.intents)),
+            "all_started": float(nxt is None),
+            "cur_asked_any": float(bool(p and p.asked)),
         })
+        for a in ("THANK_YOU", "SELECT", "REQUEST", "AFFIRM", "NEGATE", "INFORM_INTENT", "REQUEST_ALTS", "INFORM"):
+            f[f"user_{a}"] = float(a in self.last_user)
         return f

@@ -1,0 +1,141 @@
+"""How real is the simulated user? Replay real SGD dialogues turn by turn and compare.
+
+At each user turn the simulator gets the real history (its state is teacher-forced with the real
+user's earlier acts) and the real system utterance, which its NLU reads from text. Its acts and
+words are compared with the real user's.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from collections import Counter
+from typing import Any
+
+from agentgym.data.sgd import SGDCorpus
+from agentgym.data.tasks import Act
+from agentgym.normalize import text_key
+from agentgym.users.agenda import dialogue_turn_pairs
+from agentgym.users.goal_user import UserModel, candidate_values
+from agentgym.users.nlg import say_value
+from agentgym.users.nlu import find_values
+from agentgym.users.state import UserState
+
+
+def _acts(turn: dict[str, Any]) -> list[Act]:
+    return [(f["service"], a["act"], a.get("slot", ""), tuple(a.get("canonical_values") or a.get("values") or ()))
+            for f in turn["frames"] for a in f["actions"]]
+
+
+class _F1:
+    def __init__(self) -> None:
+        self.tp = self.fp = self.fn = 0
+
+    def add(self, pred: Counter, gold: Counter) -> None:
+        self.tp += sum((pred & gold).values())
+        self.fp += sum((pred - gold).values())
+        self.fn += sum((gold - pred).values())
+
+    @property
+    def f1(self) -> float:
+        d = 2 * self.tp + self.fp + self.fn
+        return 2 * self.tp / d if d else 1.0
+
+
+def distinct_2(texts: list[str]) -> float:
+    """Distinct bigrams over all bigrams (higher = more varied wording)."""
+    grams = [tuple(ws[i:i + 2]) for t in texts for ws in [t.lower().split()] for i in range(len(ws) - 1)]
+    return len(set(grams)) / len(grams) if grams else 0.0
+
+
+def realized(text: str, slot: str, value: str) -> bool:
+    """Is this value written in the text (in any of its usual forms)?"""
+    if value == "dontcare":
+        return True
+    if say_value(value).lower() in text.lower():
+        return True
+    return any(v == value for _, v, _, _ in find_values(text, {(slot, value): {value}}))
+
+
+def audit_user(model: UserModel, corpus: SGDCorpus, max_dialogues: int | None = None, seed: int = 0,
+               progress: bool = False, persona: Any = None) -> dict[str, float]:
+    """Metrics of the simulator against the real users of `corpus` (see module docstring)."""
+    import random
+
+    from tqdm.auto import tqdm
+
+    nlu_pairs, nlu_types = _F1(), _F1()
+    user_acts, user_types = _F1(), _F1()
+    informs = realized_n = contradictions = turns = 0
+    sim_texts: list[str] = []
+    human_texts: list[str] = []
+    latency: list[float] = []
+    rng = random.Random(seed)
+    model.nlg.add_services(corpus.services)
+    dialogues = corpus.dialogues[:max_dialogues] if max_dialogues else corpus.dialogues
+    tasks = corpus.tasks[: len(dialogues)]
+    for task, dialogue in tqdm(list(zip(tasks, dialogues)), desc="dialogues", disable=not progress):
+        state = UserState(task)
+        rows: list[tuple[str, dict[str, str]]] = []
+        last_sys: list[Act] = []
+        prev_user: list[str] = []
+        service = task.services[0]
+        understand_s = 0.0
+        for turn in dialogue["turns"]:
+            gold = _acts(turn)
+            if turn["speaker"] == "SYSTEM":
+                calls = [f for f in turn["frames"] if f.get("service_call")]
+                for f in calls:
+                    rows.extend((f["service"], r) for r in f.get("service_results") or [])
+                if calls:
+                    service = calls[-1]["service"]
+                elif state.current is not None:
+                    service = state.current.goal.service
+                t0 = time.perf_counter()
+                nxt = state.next_intent()
+                svc = corpus.services.get(service)
+                intents = [nxt.goal.intent] if nxt and nxt.goal.service == service else (
+                    [i.name for i in svc.intents.values() if i.is_transactional] if svc else [])
+                last_sys = model.nlu.parse(turn["utterance"], service, corpus.services,
+                                           candidate_values(task, corpus.services, rows[-50:]), intents, prev_user)
+                understand_s = time.perf_counter() - t0
+                nlu_pairs.add(Counter((a, s) for _, a, s, _ in last_sys), Counter((a, s) for _, a, s, _ in gold))
+                nlu_types.add(Counter({a for _, a, _, _ in last_sys}), Counter({a for _, a, _, _ in gold}))
+                continue
+            t0 = time.perf_counter()
+            state.observe_system(last_sys)
+            pred = model.policy.decide(state, rng, persona)
+            text = model.nlg.realize(pred, rng)
+            latency.append(understand_s + time.perf_counter() - t0)  # a user turn = read the agent + decide + word it
+            turns += 1
+            user_acts.add(Counter((a, s, text_key(v[0]) if v else "") for _, a, s, v in pred),
+                          Counter((a, s, text_key(v[0]) if v else "") for _, a, s, v in gold))
+            user_types.add(Counter({a for _, a, _, _ in pred}), Counter({a for _, a, _, _ in gold}))
+            for svc_name, act, slot, values in pred:
+                if act == "INFORM" and values:
+                    informs += 1
+                    realized_n += realized(text, slot, values[0])
+                    allowed = {text_key(v) for g in task.goal if g.service == svc_name for s, v in g.informed if s == slot}
+                    open_to_offers = any(slot in g.accepted for g in task.goal if g.service == svc_name)
+                    if values[0] != "dontcare" and not open_to_offers and text_key(values[0]) not in allowed:
+                        contradictions += 1
+            sim_texts.append(text)
+            human_texts.append(turn["utterance"])
+            state.observe_user(gold)
+            prev_user = [a for _, a, _, _ in gold]
+    ms = [1000 * x for x in latency]
+    sim_d2, human_d2 = distinct_2(sim_texts), distinct_2(human_texts)
+    return {
+        "dialogues": len(dialogues),
+        "user_turns": turns,
+        "nlu_act_f1": round(nlu_types.f1, 4),
+        "nlu_act_slot_f1": round(nlu_pairs.f1, 4),
+        "user_act_f1": round(user_acts.f1, 4),
+        "user_act_type_f1": round(user_types.f1, 4),
+        "slot_value_realization": round(realized_n / informs, 4) if informs else 1.0,
+        "goal_contradictions": contradictions,
+        "distinct_2_sim": round(sim_d2, 4),
+        "distinct_2_human": round(human_d2, 4),
+        "distinct_2_ratio": round(sim_d2 / human_d2, 4) if human_d2 else 0.0,
+        "latency_ms_median": round(statistics.median(ms), 4) if ms else 0.0,
+        "latency_ms_p90": round(sorted(ms)[int(0.9 * (len(ms) - 1))], 4) if ms else 0.0,
+    }
