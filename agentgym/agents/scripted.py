@@ -216,7 +216,7 @@ class ScriptedAgent:
             if key:
                 s.done.add(key)
             s.confirmed = None
-            return f"Done: your {_words(key[1]) if key else 'request'} is confirmed ({self._describe(service, row, set())})."
+            return "Your booking is confirmed." if key else "Done."
         if status == "failure":
             if key:
                 s.done.add(key)

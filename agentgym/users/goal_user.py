@@ -22,7 +22,7 @@ from agentgym.users.nlg import TemplateNLG
 from agentgym.users.nlu import SystemNLU
 from agentgym.users.state import UserState
 
-MODEL_VERSION = 4
+MODEL_VERSION = 5
 _CLOSING = {"NEGATE", "THANK_YOU", "GOODBYE"}
 
 
@@ -115,6 +115,8 @@ class GoalDrivenUser:
         self.rng = random.Random(0)
         self.unclear = 0
         self.repeats: dict[tuple[tuple[str, str], ...], int] = {}
+        self.stalled = 0
+        self._mark: tuple[int, ...] = ()
         self._last_acts: list[Act] = []
 
     def _services(self) -> dict[str, Any]:
@@ -130,7 +132,8 @@ class GoalDrivenUser:
         self.state = UserState(task)
         self._services()
         self.rng = random.Random(zlib.crc32(f"{seed}|{task.task_id}".encode()))
-        self.unclear, self.repeats = 0, {}
+        self.unclear, self.repeats, self.stalled = 0, {}, 0
+        self._mark: tuple[int, ...] = ()
         acts = self.model.policy.decide(self.state, self.rng, self.persona)
         return self._say(acts)
 
@@ -143,6 +146,14 @@ class GoalDrivenUser:
         nothing_left = self.state.next_intent() is None and not any(p.open_requests() for p in self.intents_started())
         done = "GOODBYE" in names or (names <= _CLOSING and nothing_left)
         return UserTurn((prefix + text).strip(), acts, done)
+
+    def _progress(self, state: UserState, n_results: int) -> bool:
+        """Did anything move since the last turn: a tool call, a new slot said, an intent started or done?"""
+        mark = (n_results, sum(len(p.said) for p in state.intents), sum(len(p.asked) for p in state.intents),
+                sum(p.started for p in state.intents), sum(p.done or p.selected for p in state.intents))
+        moved = mark != self._mark
+        self._mark = mark
+        return moved
 
     def intents_started(self) -> list[Any]:
         assert self.state is not None
@@ -174,6 +185,12 @@ class GoalDrivenUser:
         sys_acts = self.model.nlu.parse(text[:2000], service, services, candidate_values(state.task, services, rows[-50:]),
                                         intents, [a for _, a, _, _ in self._last_acts]) if text.strip() else []
         understood = [a for a in sys_acts if a[1] not in ("INFORM", "OFFER", "CONFIRM") or a[2]]
+        if self.model.nlu.last_confidence < 0.3:  # below this the act classifier is guessing
+            understood = []
+        progress = self._progress(state, len(context.tool_results))
+        self.stalled = 0 if progress else self.stalled + 1
+        if self.stalled > self.persona.patience + 1:
+            return self._say([(service, "GOODBYE", "", ())], "This isn't getting anywhere. ")
         if not understood:
             self.unclear += 1
             if self.unclear > self.persona.patience:

@@ -176,6 +176,8 @@ class SystemNLU:
     slot_model: Any = None
     slot_names: list[str] = field(default_factory=list)
     slot_words: dict[str, set[str]] = field(default_factory=dict)
+    slot_threshold: float = 0.3  # requests often name two slots; the second scores lower
+    last_confidence: float = 1.0  # the top act probability of the last parse (< 0.5: a guess)
 
     @classmethod
     def fit(cls, dialogues: Iterable[dict[str, Any]], services: dict[str, Service]) -> "SystemNLU":
@@ -230,6 +232,7 @@ class SystemNLU:
         hits = find_values(text, candidates) if text else []
         delex = context_tokens(previous_user_acts) + delexicalize(text, [(s, e) for _, _, s, e in hits])
         probs = self.act_model.predict_proba(delex)
+        self.last_confidence = float(probs.max())
         types = {a for a, p in zip(SYSTEM_ACTS, probs) if p >= 0.5}
         if not types:
             types = {SYSTEM_ACTS[int(np.argmax(probs))]}
@@ -268,7 +271,7 @@ class SystemNLU:
         if self.slot_model is not None and allowed:
             probs = dict(zip(self.slot_names, self.slot_model.predict_proba(delex)))
             ranked = sorted(allowed, key=lambda s: -probs[s])
-            out = [s for s in ranked if probs[s] >= 0.5] or ([ranked[0]] if probs[ranked[0]] >= 0.2 else [])
+            out = [s for s in ranked if probs[s] >= self.slot_threshold] or ([ranked[0]] if probs[ranked[0]] >= 0.2 else [])
         unseen = [s for s in svc.slots if s not in self.slot_names]
         if unseen and not out:
             words = set(_WORD.findall(text.lower()))

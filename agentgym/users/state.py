@@ -137,10 +137,9 @@ class UserState:
                 k = text_key(values[0])
                 owner.said[slot] = keys.index(k) if k in keys else owner.said.get(slot, 0)
             elif act == "REQUEST" and slot:
-                for q in self.intents:
+                for q in self.intents:  # one answer serves every intent that wanted it
                     if q.goal.service == service and slot in q.goal.requested:
                         q.asked.add(slot)
-                        break
             elif act == "REQUEST_ALTS":
                 p.alternatives_used += 1
             elif act == "SELECT":
