@@ -168,6 +168,61 @@ class LinearTextModel:
         return 1.0 / (1.0 + np.exp(-z))
 
 
+class SlotScorer:
+    """P(slot is requested | text, slot) from crossed text×slot-name words, so a slot of a service
+    never seen in training ("destination_city" of Flights_3) is recognised by its words."""
+
+    N_FEATURES = 2 ** 20
+
+    def __init__(self, coef: np.ndarray, intercept: float) -> None:
+        self.coef, self.intercept = coef, intercept
+
+    @staticmethod
+    def slot_tokens(slot: str, description: str) -> list[str]:
+        words = [w for w in slot.split("_") if w]
+        desc = [w for w in _WORD.findall(description.lower()) if w not in _STOP and len(w) > 2][:6]
+        return list(dict.fromkeys(["n:" + w for w in words] + ["d:" + w for w in desc]))
+
+    @staticmethod
+    def features(text_tokens: list[str], slot_toks: list[str], named: bool) -> list[str]:
+        feats = [f"{t}|{w}" for t in text_tokens for w in slot_toks]
+        feats += [f"bias|{w}" for w in slot_toks]
+        hits = sum(1 for w in slot_toks if w[2:] in text_tokens)
+        feats.append(f"overlap={min(hits, 3)}")
+        if named:
+            feats.append("named")
+        return feats
+
+    @staticmethod
+    def _index(feat: str) -> int:
+        from sklearn.utils import murmurhash3_32
+
+        return murmurhash3_32(feat, positive=True) % SlotScorer.N_FEATURES
+
+    def score(self, text_tokens: list[str], slot_toks: list[str], named: bool) -> float:
+        z = self.intercept + sum(self.coef[self._index(f)] for f in self.features(text_tokens, slot_toks, named))
+        return float(1.0 / (1.0 + np.exp(-z)))
+
+    @classmethod
+    def fit(cls, examples: list[tuple[list[str], list[str], bool, int]]) -> "SlotScorer":
+        from scipy.sparse import csr_matrix
+        from sklearn.linear_model import LogisticRegression
+
+        rows, cols, y = [], [], []
+        for i, (toks, stoks, named, label) in enumerate(examples):
+            idx = sorted({cls._index(f) for f in cls.features(toks, stoks, named)})
+            rows += [i] * len(idx)
+            cols += idx
+            y.append(label)
+        X = csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(examples), cls.N_FEATURES))
+        lr = LogisticRegression(C=2.0, max_iter=2000).fit(X, y)
+        return cls(lr.coef_[0].astype(np.float32), float(lr.intercept_[0]))
+
+
+def _text_tokens(delex: str) -> list[str]:
+    return list(dict.fromkeys(w for w in _WORD.findall(delex) if w not in ("value", "num")))
+
+
 @dataclass
 class SystemNLU:
     """Fitted classifiers: act types, requested slots."""
@@ -176,8 +231,9 @@ class SystemNLU:
     slot_model: Any = None
     slot_names: list[str] = field(default_factory=list)
     slot_words: dict[str, set[str]] = field(default_factory=dict)
-    slot_threshold: float = 0.3  # requests often name two slots; the second scores lower
+    slot_threshold: float = 0.5
     last_confidence: float = 1.0  # the top act probability of the last parse (< 0.5: a guess)
+    scorer: SlotScorer | None = None
 
     @classmethod
     def fit(cls, dialogues: Iterable[dict[str, Any]], services: dict[str, Service]) -> "SystemNLU":
@@ -187,6 +243,7 @@ class SystemNLU:
         from sklearn.pipeline import make_pipeline
 
         texts, acts_y, slot_y = [], [], []
+        pair_examples: list[tuple[list[str], list[str], bool, int]] = []
         for d in dialogues:
             prev: list[str] = []
             for turn in d["turns"]:
@@ -197,7 +254,15 @@ class SystemNLU:
                 texts.append(context_tokens(prev) + delexicalize(turn["utterance"], spans))
                 acts = [a for f in turn["frames"] for a in f["actions"]]
                 acts_y.append({a["act"] for a in acts})
-                slot_y.append({a["slot"] for a in acts if a["act"] == "REQUEST" and a["slot"]})
+                requested = {a["slot"] for a in acts if a["act"] == "REQUEST" and a["slot"]}
+                slot_y.append(requested)
+                if requested:
+                    svc = services.get(turn["frames"][0]["service"])
+                    toks = _text_tokens(texts[-1])
+                    low = " " + " ".join(_WORD.findall(turn["utterance"].lower())) + " "
+                    for slot in (svc.slots.values() if svc else []):
+                        pair_examples.append((toks, SlotScorer.slot_tokens(slot.name, slot.description),
+                                              f" {slot.name.replace('_', ' ')} " in low, int(slot.name in requested)))
         slot_names = sorted(set().union(*slot_y)) if slot_y else []
 
         def model() -> Any:
@@ -217,7 +282,8 @@ class SystemNLU:
         for svc in services.values():
             for slot in svc.slots.values():
                 words[slot.name] = set(_WORD.findall((slot.name.replace("_", " ") + " " + slot.description).lower())) - _STOP
-        return cls(act_model, slot_model, slot_names, words)
+        scorer = SlotScorer.fit(pair_examples) if pair_examples else None
+        return cls(act_model, slot_model, slot_names, words, scorer=scorer)
 
     def parse(self, text: str, service: str, services: dict[str, Service],
               candidates: dict[tuple[str, str], set[str]] | None = None, intents: list[str] | None = None,
@@ -259,8 +325,14 @@ class SystemNLU:
         return acts
 
     def _requested(self, delex: str, text: str, svc: Service) -> list[str]:
-        """Requested slots: the classifier's, unless the text names a slot of this service outright."""
+        """Requested slots: scored per slot of the service from crossed text×slot words."""
         low = " " + " ".join(_WORD.findall(text.lower())) + " "
+        if self.scorer is not None:
+            toks = _text_tokens(delex)
+            scores = {s.name: self.scorer.score(toks, SlotScorer.slot_tokens(s.name, s.description),
+                                                f" {s.name.replace('_', ' ')} " in low) for s in svc.slots.values()}
+            chosen = [s for s, p in sorted(scores.items(), key=lambda x: -x[1]) if p >= self.slot_threshold]
+            return chosen[:3] or ([max(scores, key=scores.get)] if scores else [])
         named = [s for s in svc.slots if f" {s.replace('_', ' ')} " in low]
         # "recipient account type" also contains "account type": keep the most specific names
         named = [s for s in named if not any(o != s and s.replace("_", " ") in o.replace("_", " ") for o in named)]
