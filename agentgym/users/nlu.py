@@ -194,6 +194,7 @@ class SlotScorer:
         return feats
 
     @staticmethod
+    @lru_cache(maxsize=500_000)
     def _index(feat: str) -> int:
         from sklearn.utils import murmurhash3_32
 
