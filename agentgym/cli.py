@@ -63,6 +63,30 @@ def _eval_user(args: argparse.Namespace) -> int:
     return 0
 
 
+def _eval_judge(args: argparse.Namespace) -> int:
+    import json
+
+    from agentgym.data import load_sgd
+    from agentgym.llm import LLM
+    from agentgym.llm.judge import LLMJudge
+    from agentgym.llm.judge_eval import build_pairs, evaluate_judge
+
+    corpus = load_sgd(args.data_dir, args.split)
+    pairs = build_pairs(corpus, n=args.pairs, seed=args.seed)
+    judge = LLMJudge(LLM(args.model, max_tokens=args.max_tokens))
+    metrics = {"judge": judge.name, "evaluated_on": str(corpus.path), **evaluate_judge(judge, pairs, progress=not args.quiet)}
+    by_role = judge.llm.ledger.by_role().get("judge", {})
+    metrics.update({"judge_calls": int(by_role.get("calls", 0)), "judge_cached": int(by_role.get("cached", 0)),
+                    "judge_seconds": round(float(by_role.get("latency_s", 0.0)), 1)})
+    if not args.json:
+        width = max(len(k) for k in metrics)
+        for k, v in metrics.items():
+            print(f"{k:{width}s}  {v}")
+    else:
+        print(json.dumps(metrics))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentgym", description="Dialogue traces as RL environments.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -91,6 +115,17 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print the metrics as one JSON object on the last line")
     ev.add_argument("--quiet", action="store_true", help="no progress bar")
     ev.set_defaults(func=_eval_user)
+
+    ej = sub.add_parser("eval-judge", help="how often the LLM judge prefers real SGD turns over corrupted ones")
+    ej.add_argument("--data-dir", default=None, help="SGD-format directory (default: the embedded sample)")
+    ej.add_argument("--split", default="dev")
+    ej.add_argument("--model", default=None, help="litellm model string (default: local/smollm2-135m)")
+    ej.add_argument("--pairs", type=int, default=40, help="number of (real, corrupted) pairs")
+    ej.add_argument("--max-tokens", type=int, default=160)
+    ej.add_argument("--seed", type=int, default=0)
+    ej.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
+    ej.add_argument("--quiet", action="store_true")
+    ej.set_defaults(func=_eval_judge)
     return parser
 
 

@@ -16,6 +16,7 @@ from gymnasium.error import ResetNeeded
 
 from agentgym.actions import Action, parse_action
 from agentgym.data.sgd import SGDCorpus, load_sgd
+from agentgym.llm.client import LLM, Ledger
 from agentgym.data.tasks import Task
 from agentgym.mocker import ToolMocker, ToolResult
 from agentgym.policy import policy_text
@@ -47,6 +48,10 @@ class SGDEnv(gym.Env[str, str]):
         user: str | User | Callable[[], User] = "goal",
         persona: Persona | None = None,
         user_train_dir: str | None = None,
+        user_llm: str | None = None,
+        user_llm_args: dict[str, Any] | None = None,
+        judge: Any = None,
+        judge_mode: str = "episode",
         max_turns: int = 40,
         reward: RewardConfig | dict[str, Any] | None = None,
         reveal_goal: bool = False,
@@ -66,7 +71,14 @@ class SGDEnv(gym.Env[str, str]):
             raise ValueError(f"No tasks in {self.corpus.path}.")
         self._user_spec = user
         self.user_train_dir = user_train_dir
+        self.user_llm, self.user_llm_args = user_llm, dict(user_llm_args or {})
         self.user: User = self._make_user(user, persona)
+        if judge_mode not in ("episode", "step"):
+            raise ValueError(f"judge_mode must be 'episode' or 'step', got {judge_mode!r}.")
+        self.judge = self._make_judge(judge)
+        self.judge_mode = judge_mode
+        self.ledger = Ledger()
+        self._judge_scores: list[float | None] = []
         self.max_turns = max_turns
         config = RewardConfig(**reward) if isinstance(reward, dict) else reward
         self.reward_fn = RuleReward(self.corpus, config)
@@ -89,7 +101,26 @@ class SGDEnv(gym.Env[str, str]):
         self.user_stated: dict[tuple[str, str], str] = {}
         self.user_asked: list[tuple[str, str]] = []
 
+    def _make_judge(self, spec: Any) -> Any:
+        if spec is None or spec is False:
+            return None
+        from agentgym.llm.judge import LLMJudge
+
+        if spec is True:
+            return LLMJudge()
+        if isinstance(spec, str):
+            return LLMJudge(LLM(spec))
+        return spec
+
     def _make_user(self, spec: str | User | Callable[[], User], persona: Persona | None) -> User:
+        if spec in ("llm", "hybrid"):
+            from agentgym.users.llm_user import HybridUser, LLMUser
+
+            llm = LLM(self.user_llm, **({"temperature": 0.7, "max_tokens": 80} | self.user_llm_args))
+            if spec == "llm":
+                return LLMUser(llm)
+            return HybridUser(llm, model=load_user_model(self.user_train_dir, "train"), persona=persona,
+                              services=self.corpus.services)
         if spec == "goal":
             model = load_user_model(self.user_train_dir, "train")
             return GoalDrivenUser(model, persona=persona, services=self.corpus.services)
@@ -140,6 +171,12 @@ class SGDEnv(gym.Env[str, str]):
         self.user_stated: dict[tuple[str, str], str] = {}
         self.user_asked: list[tuple[str, str]] = []
         self.turns, self.done = 0, False
+        self.ledger = Ledger()
+        self._judge_scores = []
+        for part in (self.user, self.judge):
+            llm = getattr(part, "llm", None)
+            if llm is not None:
+                llm.ledger = self.ledger
         turn = self.user.reset(self.task, episode_seed)
         self._last_user_turn = turn
         new = [self._user_message(turn)]
@@ -182,9 +219,12 @@ class SGDEnv(gym.Env[str, str]):
             terminated = True
         truncated = not terminated and self.turns >= self.max_turns
         self.done = terminated or truncated
+        verdict = self._run_judge(parsed)
         self.breakdown = self._score()
         reward = self.reward_fn.config.step_penalty + (self.breakdown["total"] if self.done else 0.0)
         info = self._info(new, parsed, user_turn=user_turn, tool_results=results, error=error)
+        if verdict is not None:
+            info["judge_verdict"] = verdict.to_dict()
         return self._render_lines(new), float(reward), terminated, truncated, info
 
     def render(self) -> str | None:
@@ -241,10 +281,31 @@ class SGDEnv(gym.Env[str, str]):
         self.history.extend(out)
         return out
 
+    def _run_judge(self, parsed: Action) -> Any:
+        """The LLM judge, per agent message (judge_mode='step') or once at the end ('episode')."""
+        if self.judge is None:
+            return None
+        if self.judge_mode == "step" and parsed.kind == "message":
+            history = self.history[:-2] if len(self.history) >= 2 else []
+            verdict = self.judge.judge_step(history, parsed.text)
+        elif self.judge_mode == "episode" and self.done:
+            verdict = self.judge.judge_episode(self.history)
+        else:
+            return None
+        self._judge_scores.append(verdict.score)
+        return verdict
+
     def _score(self) -> dict[str, float]:
         assert self.task is not None
-        return self.reward_fn.evaluate(self.task, self.calls, self.agent_messages, self.turns, self.max_turns,
-                                       self._call_index, self.user_stated, self.user_asked)
+        b = self.reward_fn.evaluate(self.task, self.calls, self.agent_messages, self.turns, self.max_turns,
+                                    self._call_index, self.user_stated, self.user_asked)
+        if self.judge is not None:
+            scored = [x for x in self._judge_scores if x is not None]
+            b["judge"] = sum(scored) / len(scored) if scored else None  # type: ignore[assignment]
+            b["judge_unscored"] = float(len(self._judge_scores) - len(scored))
+            if b["judge"] is not None:
+                b["total"] += self.reward_fn.config.weights.get("judge", 0.0) * b["judge"]
+        return b
 
     @staticmethod
     def _render_lines(messages: list[Message]) -> str:
@@ -273,7 +334,10 @@ class SGDEnv(gym.Env[str, str]):
             "action_format": parsed.format,
             "error": error,
             "reward_breakdown": dict(self.breakdown),
+            "cost": self.ledger.by_role(),
+            "user_error": user_turn.error if user_turn else None,
         }
+        info["unscored"] = bool(info["user_error"]) or bool(self.breakdown.get("judge_unscored"))
         if self.reveal_goal:
             info["goal"] = self.task.goal_dict()
         if self.include_history:

@@ -1,10 +1,21 @@
 """Simulated users."""
+from typing import Any
+
 from agentgym.users.base import User, UserContext, UserTurn
 from agentgym.users.agenda import Persona
 from agentgym.users.goal_user import GoalDrivenUser, UserModel, load_user_model
 from agentgym.users.replay import TraceReplayUser
 
-USERS = {"goal": GoalDrivenUser, "replay": TraceReplayUser}
+USERS: dict[str, Any] = {"goal": GoalDrivenUser, "replay": TraceReplayUser}
+
+
+def _llm_users() -> None:
+    from agentgym.users.llm_user import HybridUser, LLMUser
+
+    USERS.update({"llm": LLMUser, "hybrid": HybridUser})
+
+
+_llm_users()
 
 
 def make_user(name: str = "goal", **kwargs: object) -> User:

@@ -1,0 +1,213 @@
+"""One LLM access layer for the user simulator, the judge and LLM agents.
+
+Any litellm model string (`openai/gpt-4o-mini`, `anthropic/...`, `ollama/...`, `hosted_vllm/...`)
+or the offline default `local/smollm2-135m`. Bounded retries with exponential backoff on rate
+limits, server errors, timeouts and empty completions; a failure after the retries comes back as
+an `LLMResult` with `error` set (never an exception), so callers can mark work as unscored.
+Tokens and cost are recorded per call in a `Ledger` and rolled up per role; responses are cached
+on disk, keyed by the full request, so an evaluation replays exactly and for free.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch the price list at import
+
+from agentgym.llm.local import DEFAULT_MODEL, register_local_provider  # noqa: E402
+from agentgym.store.scrub import scrub  # noqa: E402
+
+Messages = list[dict[str, Any]]
+_RETRYABLE = ("RateLimitError", "InternalServerError", "ServiceUnavailableError", "Timeout", "APIConnectionError",
+              "APIError", "BadGatewayError")
+_SECRET_ARGS = {"api_key", "api_base_key", "aws_secret_access_key", "vertex_credentials"}
+
+
+@dataclass
+class LLMResult:
+    """One call's outcome. `text` is None when every attempt failed (see `error`)."""
+
+    text: str | None
+    model: str
+    role: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost: float = 0.0
+    latency_s: float = 0.0
+    cached: bool = False
+    attempts: int = 0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.text is not None
+
+
+@dataclass
+class Ledger:
+    """Every call of an episode (or a run), for token and cost roll-ups per role."""
+
+    calls: list[LLMResult] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add(self, result: LLMResult) -> None:
+        with self._lock:
+            self.calls.append(result)
+
+    def by_role(self) -> dict[str, dict[str, float]]:
+        out: dict[str, dict[str, float]] = {}
+        for c in list(self.calls):
+            r = out.setdefault(c.role, {"calls": 0, "prompt_tokens": 0, "completion_tokens": 0, "cost": 0.0,
+                                        "errors": 0, "cached": 0, "latency_s": 0.0})
+            r["calls"] += 1
+            r["prompt_tokens"] += c.prompt_tokens
+            r["completion_tokens"] += c.completion_tokens
+            r["cost"] += c.cost
+            r["errors"] += int(not c.ok)
+            r["cached"] += int(c.cached)
+            r["latency_s"] += c.latency_s
+        return out
+
+    def frame(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame([asdict(c) for c in self.calls])
+
+    def reset(self) -> None:
+        with self._lock:
+            self.calls = []
+
+
+class ResponseCache:
+    """SQLite table of request hash → response; safe across threads and processes."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        with self._conn() as c:
+            c.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            self._local.conn = conn
+        return conn
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        row = self._conn().execute("SELECT value FROM responses WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put(self, key: str, value: dict[str, Any]) -> None:
+        self._conn().execute("INSERT OR REPLACE INTO responses (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+
+
+def default_cache_path() -> Path:
+    from agentgym.data.sgd import cache_dir
+
+    return cache_dir() / "llm-cache.sqlite"
+
+
+class LLM:
+    """A model string plus its arguments; `complete(messages, role=...)` → LLMResult."""
+
+    def __init__(self, model: str | None = None, *, temperature: float = 0.0, max_tokens: int = 256,
+                 seed: int | None = 0, api_base: str | None = None, api_key: str | None = None,
+                 timeout: float = 60.0, max_retries: int = 3, backoff: float = 0.5,
+                 cache: bool | str | Path = True, ledger: Ledger | None = None, **extra: Any) -> None:
+        self.model = model or os.environ.get("AGENTGYM_LLM", DEFAULT_MODEL)
+        self.args: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, **extra}
+        if seed is not None:
+            self.args["seed"] = seed
+        self.api_base, self.api_key = api_base, api_key
+        self.timeout, self.max_retries, self.backoff = timeout, max_retries, backoff
+        self.cache = ResponseCache(default_cache_path() if cache is True else cache) if cache else None
+        self.ledger = ledger if ledger is not None else Ledger()
+        if self.model.startswith("local/"):
+            register_local_provider()
+
+    def config(self) -> dict[str, Any]:
+        """What this LLM is, safe to store (no keys)."""
+        return scrub({"model": self.model, **self.args, "api_base": self.api_base, "max_retries": self.max_retries})
+
+    def _key(self, messages: Messages, args: dict[str, Any]) -> str:
+        body = {"model": self.model, "messages": messages, "api_base": self.api_base,
+                **{k: v for k, v in args.items() if k not in _SECRET_ARGS}}
+        return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+    def complete(self, messages: Messages, *, role: str = "agent", **overrides: Any) -> LLMResult:
+        import litellm
+
+        args = {**self.args, **overrides}
+        key = self._key(messages, args)
+        start = time.perf_counter()
+        if self.cache is not None:
+            hit = self.cache.get(key)
+            if hit is not None:
+                res = LLMResult(hit["text"], self.model, role, hit.get("prompt_tokens", 0), hit.get("completion_tokens", 0),
+                                0.0, time.perf_counter() - start, cached=True, attempts=0)
+                self.ledger.add(res)
+                return res
+        error = None
+        attempts = 0
+        for attempt in range(self.max_retries + 1):
+            attempts = attempt + 1
+            try:
+                extra = {} if self.model.startswith("local/") else {"max_retries": 0}  # retries are ours, counted
+                resp = litellm.completion(model=self.model, messages=messages, api_base=self.api_base,
+                                          api_key=self.api_key, timeout=self.timeout, **extra, **args)
+                text = resp.choices[0].message.content
+                if not text or not text.strip():
+                    raise _EmptyCompletion("the model returned an empty completion")
+                usage = getattr(resp, "usage", None)
+                pt = int(getattr(usage, "prompt_tokens", 0) or 0)
+                ct = int(getattr(usage, "completion_tokens", 0) or 0)
+                try:
+                    cost = float(litellm.completion_cost(completion_response=resp) or 0.0)
+                except Exception:
+                    cost = 0.0
+                res = LLMResult(text, self.model, role, pt, ct, cost, time.perf_counter() - start, attempts=attempts)
+                if self.cache is not None:
+                    self.cache.put(key, {"text": text, "prompt_tokens": pt, "completion_tokens": ct})
+                self.ledger.add(res)
+                return res
+            except Exception as e:  # noqa: BLE001 - classified below, never escapes
+                error = f"{type(e).__name__}: {str(e)[:300]}"
+                if not _retryable(e) or attempt == self.max_retries:
+                    break
+                time.sleep(min(self.backoff * (2 ** attempt), 30.0))
+        res = LLMResult(None, self.model, role, latency_s=time.perf_counter() - start, attempts=attempts,
+                        error=f"failed after {attempts} attempt(s): {error}")
+        self.ledger.add(res)
+        return res
+
+    def map(self, batch: Iterable[Messages], *, role: str = "agent", max_workers: int = 8, **overrides: Any) -> list[LLMResult]:
+        """Many requests at once (threads); results in input order."""
+        items = list(batch)
+        with ThreadPoolExecutor(max_workers=max_workers) as pool:
+            return list(pool.map(lambda m: self.complete(m, role=role, **overrides), items))
+
+
+class _EmptyCompletion(Exception):
+    pass
+
+
+def _retryable(e: Exception) -> bool:
+    """Rate limits, server errors, timeouts, broken or empty responses: yes. Bad requests, auth: no."""
+    if isinstance(e, _EmptyCompletion):
+        return True
+    status = getattr(e, "status_code", None)
+    if isinstance(status, int) and status not in (200,):
+        return status in (408, 409, 429) or status >= 500
+    names = {c.__name__ for c in type(e).__mro__}
+    return bool(names & set(_RETRYABLE))

