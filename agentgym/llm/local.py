@@ -123,11 +123,16 @@ class LocalServer:
     def start(self) -> "LocalServer":
         cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path(self.name)), "--host", "127.0.0.1",
                "--port", str(self.port), "--model_alias", self.name, "--n_ctx", "4096"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        import tempfile
+
+        # llama.cpp logs a lot while loading: a pipe nobody reads would fill and stall the server
+        self._log = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self._log)
         deadline = time.monotonic() + self.startup_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                err = (self.proc.stderr.read() if self.proc.stderr else b"").decode(errors="replace")[-2000:]
+                self._log.seek(0)
+                err = self._log.read().decode(errors="replace")[-2000:]
                 raise RuntimeError(f"llama_cpp.server exited ({self.proc.returncode}). Is llama-cpp-python[server] installed?\n{err}")
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
