@@ -167,7 +167,13 @@ class LLMJudge:
             clean = strip_injections(response)
         messages = self._prompt(what, context, clean)
         prompt = "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages)
-        result = self.llm.complete(messages, role="judge")
+        fmt = {}
+        if self.llm.model.startswith("local/"):  # a small local model follows the format only when forced to
+            props = {k: {"type": "number", "minimum": 0, "maximum": 1} for k in self.rubric}
+            props["reasoning"] = {"type": "string", "maxLength": 300}
+            fmt = {"response_format": {"type": "json_object", "schema": {
+                "type": "object", "properties": props, "required": [*self.rubric, "reasoning"]}}}
+        result = self.llm.complete(messages, role="judge", **fmt)
         if not result.ok:
             return Verdict(None, {c: None for c in self.rubric}, "", prompt, self.name, None, result.error, flags)
         criteria, reasoning, overall = parse_scores(result.text or "", list(self.rubric))

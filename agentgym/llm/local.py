@@ -54,11 +54,13 @@ class LocalEngine:
             return cls._engines[name]
 
     def chat(self, messages: list[dict[str, Any]], temperature: float = 0.0, max_tokens: int = 256,
-             seed: int | None = None, stop: list[str] | None = None) -> dict[str, Any]:
+             seed: int | None = None, stop: list[str] | None = None,
+             response_format: dict[str, Any] | None = None) -> dict[str, Any]:
+        """`response_format={"type": "json_object", "schema": {...}}` constrains decoding with a grammar."""
         with self.lock:
             return self.llama.create_chat_completion(
                 messages=messages, temperature=temperature, max_tokens=max_tokens,
-                seed=0 if seed is None else seed, stop=stop or None)
+                seed=0 if seed is None else seed, stop=stop or None, response_format=response_format)
 
 
 _REGISTERED = False
@@ -80,7 +82,7 @@ def register_local_provider() -> None:
             name = model.split("/", 1)[-1]
             out = LocalEngine.get(name).chat(messages, temperature=float(p.get("temperature", 0.0) or 0.0),
                                              max_tokens=int(p.get("max_tokens", 256) or 256), seed=p.get("seed"),
-                                             stop=p.get("stop"))
+                                             stop=p.get("stop"), response_format=p.get("response_format"))
             text = out["choices"][0]["message"].get("content") or ""
             usage = out.get("usage") or {}
             return litellm.ModelResponse(
