@@ -33,8 +33,19 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _eval_user(args: argparse.Namespace) -> int:
+def _print_metrics(metrics: dict[str, object], as_json: bool) -> None:
+    """A two-column table for people, or one JSON object on the last line for scripts."""
     import json
+
+    if as_json:
+        print(json.dumps(metrics))
+        return
+    width = max(len(k) for k in metrics)
+    for k, v in metrics.items():
+        print(f"{k:{width}s}  {v}")
+
+
+def _eval_user(args: argparse.Namespace) -> int:
 
     from agentgym.agents import ScriptedAgent
     from agentgym.data import load_sgd
@@ -55,16 +66,11 @@ def _eval_user(args: argparse.Namespace) -> int:
             row = summarize(eps).iloc[0]
             metrics[f"scripted_success_{user}"] = round(float(row["success_rate"]), 4)
             metrics[f"scripted_turns_{user}"] = round(float(row["mean_turns"]), 2)
-    if not args.json:
-        width = max(len(k) for k in metrics)
-        for k, v in metrics.items():
-            print(f"{k:{width}s}  {v}")
-    print(json.dumps(metrics) if args.json else "", end="\n" if args.json else "")
+    _print_metrics(metrics, args.json)
     return 0
 
 
 def _eval_judge(args: argparse.Namespace) -> int:
-    import json
 
     from agentgym.data import load_sgd
     from agentgym.llm import LLM
@@ -78,12 +84,7 @@ def _eval_judge(args: argparse.Namespace) -> int:
     by_role = judge.llm.ledger.by_role().get("judge", {})
     metrics.update({"judge_calls": int(by_role.get("calls", 0)), "judge_cached": int(by_role.get("cached", 0)),
                     "judge_seconds": round(float(by_role.get("latency_s", 0.0)), 1)})
-    if not args.json:
-        width = max(len(k) for k in metrics)
-        for k, v in metrics.items():
-            print(f"{k:{width}s}  {v}")
-    else:
-        print(json.dumps(metrics))
+    _print_metrics(metrics, args.json)
     return 0
 
 

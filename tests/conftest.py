@@ -6,7 +6,6 @@ import pytest
 # Tests never touch the user's real cache.
 os.environ.setdefault("AGENTGYM_CACHE", tempfile.mkdtemp(prefix="agentgym-test-cache-"))
 
-import agentgym  # noqa: E402
 from agentgym.data import load_sgd  # noqa: E402
 
 

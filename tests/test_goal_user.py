@@ -7,7 +7,7 @@ import pytest
 from agentgym import SGDEnv
 from agentgym.agents import ScriptedAgent
 from agentgym.runner import play_episode
-from agentgym.users import GoalDrivenUser, Persona, load_user_model
+from agentgym.users import Persona, load_user_model
 from agentgym.users.audit import audit_user, realized
 from agentgym.users.nlu import find_values, surface_forms
 

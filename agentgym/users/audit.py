@@ -14,7 +14,6 @@ from typing import Any
 from agentgym.data.sgd import SGDCorpus
 from agentgym.data.tasks import Act
 from agentgym.normalize import text_key
-from agentgym.users.agenda import dialogue_turn_pairs
 from agentgym.users.goal_user import UserModel, candidate_values
 from agentgym.users.nlg import say_value
 from agentgym.users.nlu import find_values
