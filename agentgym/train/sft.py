@@ -63,7 +63,7 @@ def run_sft(cfg: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     args = SFTConfig(
         output_dir=cfg.output_dir, max_steps=cfg.max_steps, per_device_train_batch_size=cfg.batch_size,
         learning_rate=cfg.learning_rate, max_length=cfg.max_length, assistant_only_loss=True, packing=False,
-        logging_steps=1, save_steps=cfg.save_steps, save_strategy="steps", report_to=[], seed=cfg.seed,
+        logging_steps=1, save_steps=cfg.save_steps, save_strategy="steps", save_only_model=True, report_to=[], seed=cfg.seed,
         disable_tqdm=not progress, dataset_num_proc=None, use_cpu=not _cuda())
     dataset = Dataset.from_list([{"messages": e["messages"]} for e in examples])
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tok,
