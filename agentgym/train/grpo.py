@@ -1,0 +1,144 @@
+"""Multi-turn GRPO with TRL: each completion is a whole episode. The policy speaks, the
+environment answers (simulated user, tool mocker) until the episode ends; the environment's and
+user's tokens are masked out of the loss (`env_mask`), the episode reward is the reward."""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from agentgym.agents.hf_agent import system_prompt
+from agentgym.train.config import CHATML_WITH_GENERATION, TrainConfig
+
+TASK_PREFIX = "task:"
+
+
+def episode_reward(breakdown: dict[str, Any], weights: dict[str, float]) -> float:
+    """Mix the env's reward components: 'rule' is the rule-based total, others are components."""
+    total = 0.0
+    for name, w in weights.items():
+        value = breakdown.get("total" if name == "rule" else name)
+        total += w * float(value or 0.0)
+    return total
+
+
+def play_tokens(model: Any, tok: Any, env: Any, task_id: str, seed: int, max_turns: int,
+                max_new_tokens: int = 64, temperature: float = 1.0) -> dict[str, Any]:
+    """One sampled episode as token ids: the prompt, then agent tokens (mask 1) interleaved with
+    the observations the env returned (mask 0), with the agent's per-token log-probabilities."""
+    import torch
+
+    obs, info = env.reset(seed=seed, options={"task_id": task_id})
+    messages = [{"role": "system", "content": system_prompt(info)}, {"role": "user", "content": obs}]
+    prompt_ids = list(tok.apply_chat_template(messages, add_generation_prompt=True, return_dict=True)["input_ids"])
+    end_id = tok.convert_tokens_to_ids("<|im_end|>")
+    completion: list[int] = []
+    mask: list[int] = []
+    logps: list[float] = []
+    breakdown: dict[str, Any] = info["reward_breakdown"]
+    for _ in range(max_turns):
+        context = torch.tensor([prompt_ids + completion], device=model.device)
+        with torch.no_grad():
+            gen = model.generate(context, attention_mask=torch.ones_like(context), do_sample=True, temperature=temperature,
+                                 top_k=0, top_p=1.0, max_new_tokens=max_new_tokens, eos_token_id=end_id,
+                                 pad_token_id=tok.pad_token_id, output_scores=True, return_dict_in_generate=True)
+        new = gen.sequences[0][context.shape[1]:].tolist()
+        for step, token in enumerate(new):
+            logps.append(float(torch.log_softmax(gen.scores[step][0].float(), -1)[token]))
+        completion += new
+        mask += [1] * len(new)
+        if not new or new[-1] != end_id:  # cut off: close the turn ourselves, outside the loss
+            completion.append(end_id)
+            mask.append(0)
+            logps.append(0.0)
+        text = tok.decode(new, skip_special_tokens=True).strip() or "[finish]"
+        obs, _, terminated, truncated, info = env.step(text)
+        breakdown = info["reward_breakdown"]
+        if terminated or truncated:
+            break
+        env_ids = tok(f"\n<|im_start|>user\n{obs}<|im_end|>\n<|im_start|>assistant\n", add_special_tokens=False)["input_ids"]
+        completion += env_ids
+        mask += [0] * len(env_ids)
+        logps += [0.0] * len(env_ids)
+    return {"prompt_ids": prompt_ids, "completion_ids": completion, "env_mask": mask, "logprobs": logps,
+            "breakdown": breakdown}
+
+
+def make_rollout(cfg: TrainConfig, env_factory: Any, tok: Any) -> Any:
+    """A TRL rollout_func: every prompt names a task. TRL's sampler already repeats each prompt
+    `num_generations` times, so one episode is played per prompt entry."""
+    counter = {"n": 0}
+
+    def rollout_func(prompts: list[Any], trainer: Any) -> dict[str, list[Any]]:
+        model = trainer.model
+        out: dict[str, list[Any]] = {k: [] for k in ("prompt_ids", "completion_ids", "logprobs", "env_mask", "env_reward",
+                                                      "rule_total", "success")}
+        env = env_factory()
+        for prompt in prompts:
+            text = prompt[-1]["content"] if isinstance(prompt, list) else str(prompt)
+            task_id = text.split(TASK_PREFIX, 1)[1].strip()
+            counter["n"] += 1
+            ep = play_tokens(model, tok, env, task_id, cfg.seed * 100_003 + counter["n"], cfg.max_turns)
+            for k in ("prompt_ids", "completion_ids", "logprobs", "env_mask"):
+                out[k].append(ep[k])
+            out["env_reward"].append(episode_reward(ep["breakdown"], cfg.rewards))
+            out["rule_total"].append(float(ep["breakdown"].get("total", 0.0)))
+            out["success"].append(float(ep["breakdown"].get("success", 0.0)))
+        return out
+
+    return rollout_func
+
+
+def env_reward(prompts: list[Any], completions: list[Any], env_reward: list[float], **kwargs: Any) -> list[float]:
+    """TRL reward function: the episode reward the rollout computed."""
+    return list(env_reward)
+
+
+def run_grpo(cfg: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
+    """Train with GRPOTrainer on episodes of the SGD env; save and register like SFT."""
+    from datasets import Dataset
+    from transformers import set_seed
+    from trl import GRPOConfig, GRPOTrainer
+
+    from agentgym.env import SGDEnv
+    from agentgym.store import ExperienceStore
+    from agentgym.train.policy import load_policy
+    from agentgym.train.sft import _cuda, version_callback
+
+    cfg.validate()
+    store = ExperienceStore(cfg.store)
+    set_seed(cfg.seed)
+    model, tok = load_policy(cfg.model)
+    tok.chat_template = CHATML_WITH_GENERATION
+    probe = SGDEnv(data_dir=cfg.data_dir, split=cfg.split)
+    tasks = [t.task_id for t in probe.tasks][: cfg.max_dialogues or None]
+    if not tasks:
+        raise ValueError("No tasks to train on: check data_dir/split/max_dialogues.")
+    data_info = {"env": f"{cfg.data_dir or 'embedded'}:{cfg.split}", "tasks": len(tasks)}
+    dataset = Dataset.from_list([{"prompt": [{"role": "user", "content": f"{TASK_PREFIX}{t}"}]} for t in tasks])
+    before = {n: p.detach().clone() for n, p in list(model.named_parameters())[:4]}
+    parent_id = store.version_id(cfg.agent_name, cfg.parent_version) if cfg.parent_version else None
+    callback = version_callback(store, cfg, parent_id, data_info)
+    args = GRPOConfig(
+        output_dir=cfg.output_dir, max_steps=cfg.max_steps, num_generations=cfg.group_size,
+        per_device_train_batch_size=cfg.group_size, learning_rate=cfg.learning_rate, beta=0.0,
+        max_completion_length=cfg.max_length, logging_steps=1, save_steps=cfg.save_steps, save_only_model=True,
+        report_to=[], seed=cfg.seed, disable_tqdm=not progress, use_cpu=not _cuda())
+    env_factory = lambda: SGDEnv(data_dir=cfg.data_dir, split=cfg.split, max_turns=cfg.max_turns)  # noqa: E731
+    trainer = GRPOTrainer(model=model, reward_funcs=[env_reward], args=args, train_dataset=dataset, processing_class=tok,
+                          rollout_func=make_rollout(cfg, env_factory, tok), callbacks=[callback])
+    result = trainer.train()
+    final = Path(cfg.output_dir) / "final"
+    trainer.save_model(str(final))
+    tok.save_pretrained(final)
+    logs = trainer.state.log_history
+    rewards = [h["reward"] for h in logs if "reward" in h]
+    losses = [h["loss"] for h in logs if "loss" in h]
+    changed = any(not p.detach().cpu().equal(before[n].cpu()) for n, p in list(trainer.model.named_parameters())[:4] if n in before)
+    metrics = {"train_loss": result.training_loss, "rewards": rewards, "steps": trainer.state.global_step,
+               "finite": all(math.isfinite(x) for x in losses), "weights_changed": changed}
+    vid = store.register_agent(cfg.agent_name, cfg.version or "grpo-final",
+                               {"path": str(final), "train": cfg.to_dict(), "data": data_info, "metrics": metrics},
+                               parent=callback.versions[-1] if callback.versions else parent_id, notes="grpo final")
+    store.close()
+    return {**metrics, "version_id": vid, "path": str(final)}
