@@ -88,44 +88,48 @@ def _eval_judge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_data_args(p: argparse.ArgumentParser, what: str = "") -> None:
+    p.add_argument("--data-dir", default=None, help=f"SGD-format directory{what} (default: the embedded sample)")
+    p.add_argument("--split", default="dev", help="split under --data-dir (default: dev)")
+
+
+def _add_output_args(p: argparse.ArgumentParser, json_flag: bool = True) -> None:
+    p.add_argument("--seed", type=int, default=0)
+    if json_flag:
+        p.add_argument("--json", action="store_true", help="print the metrics as one JSON object on the last line")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentgym", description="Dialogue traces as RL environments.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="play episodes of one or more agents and print a summary table")
     run.add_argument("--agent", nargs="+", default=["scripted"], choices=sorted(AGENTS), help="agent(s) to play")
     run.add_argument("--env", default="agentgym/SGD-v0", choices=sorted(ENV_IDS), help="gymnasium id")
-    run.add_argument("--data-dir", default=None, help="SGD-format directory (default: the embedded sample)")
-    run.add_argument("--split", default="dev", help="split under --data-dir (default: dev)")
+    _add_data_args(run)
     run.add_argument("--user", default="goal", choices=sorted(USERS), help="simulated user (default: goal)")
     run.add_argument("--episodes", type=int, default=None, help="episodes per agent (default: every task once)")
     run.add_argument("--max-turns", type=int, default=40)
-    run.add_argument("--seed", type=int, default=0)
     run.add_argument("--out", default="runs", help="folder for <agent>.jsonl trajectories (default: runs)")
-    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_output_args(run, json_flag=False)
     run.set_defaults(func=_run)
 
     ev = sub.add_parser("eval-user", help="audit the goal-driven user against real SGD users")
-    ev.add_argument("--data-dir", default=None, help="SGD-format directory to evaluate on (default: the embedded sample)")
-    ev.add_argument("--split", default="dev", help="split to evaluate on (default: dev)")
+    _add_data_args(ev, " to evaluate on")
     ev.add_argument("--train-dir", default=None, help="SGD-format directory to fit on (default: --data-dir)")
     ev.add_argument("--train-split", default="train", help="split to fit on (default: train)")
     ev.add_argument("--max-dialogues", type=int, default=None, help="evaluate on the first N dialogues only")
     ev.add_argument("--agent-episodes", type=int, default=200,
                     help="also play the scripted agent against this user and trace replay (0: skip)")
-    ev.add_argument("--seed", type=int, default=0)
-    ev.add_argument("--json", action="store_true", help="print the metrics as one JSON object on the last line")
-    ev.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_output_args(ev)
     ev.set_defaults(func=_eval_user)
 
     ej = sub.add_parser("eval-judge", help="how often the LLM judge prefers real SGD turns over corrupted ones")
-    ej.add_argument("--data-dir", default=None, help="SGD-format directory (default: the embedded sample)")
-    ej.add_argument("--split", default="dev")
+    _add_data_args(ej)
     ej.add_argument("--model", default=None, help="litellm model string (default: local/smollm2-135m)")
     ej.add_argument("--pairs", type=int, default=40, help="number of (real, corrupted) pairs")
     ej.add_argument("--max-tokens", type=int, default=160)
-    ej.add_argument("--seed", type=int, default=0)
-    ej.add_argument("--json", action="store_true", help="print the metrics as one JSON object")
-    ej.add_argument("--quiet", action="store_true")
+    _add_output_args(ej)
     ej.set_defaults(func=_eval_judge)
     return parser
 

@@ -77,8 +77,6 @@ class SGDEnv(gym.Env[str, str]):
             raise ValueError(f"judge_mode must be 'episode' or 'step', got {judge_mode!r}.")
         self.judge = self._make_judge(judge)
         self.judge_mode = judge_mode
-        self.ledger = Ledger()
-        self._judge_scores: list[float | None] = []
         self.max_turns = max_turns
         config = RewardConfig(**reward) if isinstance(reward, dict) else reward
         self.reward_fn = RuleReward(self.corpus, config)
@@ -90,16 +88,25 @@ class SGDEnv(gym.Env[str, str]):
         self.action_space = Utterance()
         self._tool_cache: dict[tuple[str, ...], tuple[dict[str, Tool], list[dict[str, Any]], str]] = {}
         self.task: Task | None = None
+        self.breakdown: dict[str, float] = {}
+        self._clear_episode()
+
+    def _clear_episode(self) -> None:
+        """Everything that belongs to one episode, empty (at construction and at every reset)."""
         self.history: list[Message] = []
         self.calls: list[ToolResult] = []
         self.agent_messages: list[str] = []
         self.turns = 0
         self.done = False
-        self.breakdown: dict[str, float] = {}
-        self._last_user_turn: UserTurn | None = None
         self._call_index = CallIndex()
-        self.user_stated: dict[tuple[str, str], str] = {}
-        self.user_asked: list[tuple[str, str]] = []
+        self.user_stated: dict[tuple[str, str], str] = {}  # (service, slot) -> the user's latest value
+        self.user_asked: list[tuple[str, str]] = []  # slots the user requested, in order
+        self.ledger = Ledger()
+        self._judge_scores: list[float | None] = []
+        for part in (getattr(self, "user", None), getattr(self, "judge", None)):
+            llm = getattr(part, "llm", None)
+            if llm is not None:  # the episode's LLM calls are accounted in the episode's ledger
+                llm.ledger = self.ledger
 
     def _make_judge(self, spec: Any) -> Any:
         if spec is None or spec is False:
@@ -166,19 +173,8 @@ class SGDEnv(gym.Env[str, str]):
             self.reveal_goal = bool(options["reveal_goal"])
         episode_seed = int(self.np_random.integers(2**31 - 1))
         self.mocker.set_task(self.task, seed=episode_seed)
-        self.history, self.calls, self.agent_messages = [], [], []
-        self._call_index = CallIndex()
-        self.user_stated: dict[tuple[str, str], str] = {}
-        self.user_asked: list[tuple[str, str]] = []
-        self.turns, self.done = 0, False
-        self.ledger = Ledger()
-        self._judge_scores = []
-        for part in (self.user, self.judge):
-            llm = getattr(part, "llm", None)
-            if llm is not None:
-                llm.ledger = self.ledger
+        self._clear_episode()
         turn = self.user.reset(self.task, episode_seed)
-        self._last_user_turn = turn
         new = [self._user_message(turn)]
         self.breakdown = self._score()
         info = self._info(new, Action("message", "reset"), user_turn=turn, tool_results=[])
@@ -254,7 +250,6 @@ class SGDEnv(gym.Env[str, str]):
         self.history.append({"role": "assistant", "content": text})
         context = UserContext(self.agent_messages, list(self.calls), self.turns)
         turn = self.user.respond(text, context)
-        self._last_user_turn = turn
         return turn, self._user_message(turn)
 
     def _run_calls(self, parsed: Action, results: list[ToolResult]) -> list[Message]:

@@ -37,12 +37,16 @@ class ToolResult:
     transactional: bool = False
     _values: list[tuple[str, str, str]] | None = None  # (slot, value, key) of every returned row, computed once
 
+    def rows(self) -> list[dict[str, str]]:
+        """Every row this call returned: search results, a booking's confirmation, alternatives."""
+        c = self.content
+        result = [c["result"]] if isinstance(c.get("result"), dict) else []
+        return [r for r in [*(c.get("results") or ()), *result, *(c.get("alternatives") or ())] if isinstance(r, dict)]
+
     def values(self, key: "Callable[[str, str, object], str]") -> list[tuple[str, str, str]]:
         """Every (slot, value, comparison key) this call returned, for the reward's checks."""
         if self._values is None:
-            c = self.content
-            rows = list(c.get("results") or ()) + ([c["result"]] if "result" in c else []) + list(c.get("alternatives") or ())
-            self._values = [(slot, v, key(self.service or "", slot, v)) for row in rows for slot, v in row.items()]
+            self._values = [(slot, v, key(self.service or "", slot, v)) for row in self.rows() for slot, v in row.items()]
         return self._values
 
 

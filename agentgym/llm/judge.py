@@ -138,6 +138,12 @@ class LLMJudge:
     def __init__(self, llm: LLM | None = None, rubric: dict[str, str] | None = None, *, max_tokens: int = 200) -> None:
         self.llm = llm or LLM(max_tokens=max_tokens)
         self.rubric = dict(rubric or DEFAULT_RUBRIC)
+        self._format: dict[str, Any] = {}
+        if self.llm.model.startswith("local/"):  # a small local model follows the format only when forced to
+            props: dict[str, Any] = {k: {"type": "number", "minimum": 0, "maximum": 1} for k in self.rubric}
+            props["reasoning"] = {"type": "string", "maxLength": 300}
+            self._format = {"response_format": {"type": "json_object", "schema": {
+                "type": "object", "properties": props, "required": [*self.rubric, "reasoning"]}}}
 
     @property
     def name(self) -> str:
@@ -167,13 +173,7 @@ class LLMJudge:
             clean = strip_injections(response)
         messages = self._prompt(what, context, clean)
         prompt = "\n\n".join(f"[{m['role']}]\n{m['content']}" for m in messages)
-        fmt = {}
-        if self.llm.model.startswith("local/"):  # a small local model follows the format only when forced to
-            props = {k: {"type": "number", "minimum": 0, "maximum": 1} for k in self.rubric}
-            props["reasoning"] = {"type": "string", "maxLength": 300}
-            fmt = {"response_format": {"type": "json_object", "schema": {
-                "type": "object", "properties": props, "required": [*self.rubric, "reasoning"]}}}
-        result = self.llm.complete(messages, role="judge", **fmt)
+        result = self.llm.complete(messages, role="judge", **self._format)
         if not result.ok:
             return Verdict(None, {c: None for c in self.rubric}, "", prompt, self.name, None, result.error, flags)
         criteria, reasoning, overall = parse_scores(result.text or "", list(self.rubric))

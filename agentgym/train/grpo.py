@@ -3,8 +3,6 @@ environment answers (simulated user, tool mocker) until the episode ends; the en
 user's tokens are masked out of the loss (`env_mask`), the episode reward is the reward."""
 from __future__ import annotations
 
-import math
-from pathlib import Path
 from typing import Any
 
 from agentgym.agents.hf_agent import system_prompt
@@ -103,7 +101,7 @@ def run_grpo(cfg: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
     from agentgym.env import SGDEnv
     from agentgym.store import ExperienceStore
     from agentgym.train.policy import load_policy
-    from agentgym.train.sft import _cuda, version_callback
+    from agentgym.train.common import cuda_available, finish_training, snapshot, version_callback
 
     cfg.validate()
     store = ExperienceStore(cfg.store)
@@ -116,29 +114,17 @@ def run_grpo(cfg: TrainConfig, *, progress: bool = True) -> dict[str, Any]:
         raise ValueError("No tasks to train on: check data_dir/split/max_dialogues.")
     data_info = {"env": f"{cfg.data_dir or 'embedded'}:{cfg.split}", "tasks": len(tasks)}
     dataset = Dataset.from_list([{"prompt": [{"role": "user", "content": f"{TASK_PREFIX}{t}"}]} for t in tasks])
-    before = {n: p.detach().clone() for n, p in list(model.named_parameters())[:4]}
+    before = snapshot(model)
     parent_id = store.version_id(cfg.agent_name, cfg.parent_version) if cfg.parent_version else None
     callback = version_callback(store, cfg, parent_id, data_info)
     args = GRPOConfig(
         output_dir=cfg.output_dir, max_steps=cfg.max_steps, num_generations=cfg.group_size,
         per_device_train_batch_size=cfg.group_size, learning_rate=cfg.learning_rate, beta=0.0,
         max_completion_length=cfg.max_length, logging_steps=1, save_steps=cfg.save_steps, save_only_model=True,
-        report_to=[], seed=cfg.seed, disable_tqdm=not progress, use_cpu=not _cuda())
+        report_to=[], seed=cfg.seed, disable_tqdm=not progress, use_cpu=not cuda_available())
     env_factory = lambda: SGDEnv(data_dir=cfg.data_dir, split=cfg.split, max_turns=cfg.max_turns)  # noqa: E731
     trainer = GRPOTrainer(model=model, reward_funcs=[env_reward], args=args, train_dataset=dataset, processing_class=tok,
                           rollout_func=make_rollout(cfg, env_factory, tok), callbacks=[callback])
     result = trainer.train()
-    final = Path(cfg.output_dir) / "final"
-    trainer.save_model(str(final))
-    tok.save_pretrained(final)
-    logs = trainer.state.log_history
-    rewards = [h["reward"] for h in logs if "reward" in h]
-    losses = [h["loss"] for h in logs if "loss" in h]
-    changed = any(not p.detach().cpu().equal(before[n].cpu()) for n, p in list(trainer.model.named_parameters())[:4] if n in before)
-    metrics = {"train_loss": result.training_loss, "rewards": rewards, "steps": trainer.state.global_step,
-               "finite": all(math.isfinite(x) for x in losses), "weights_changed": changed}
-    vid = store.register_agent(cfg.agent_name, cfg.version or "grpo-final",
-                               {"path": str(final), "train": cfg.to_dict(), "data": data_info, "metrics": metrics},
-                               parent=callback.versions[-1] if callback.versions else parent_id, notes="grpo final")
-    store.close()
-    return {**metrics, "version_id": vid, "path": str(final)}
+    rewards = [h["reward"] for h in trainer.state.log_history if "reward" in h]
+    return finish_training(trainer, result, tok, cfg, store, before, callback, parent_id, data_info, rewards=rewards)

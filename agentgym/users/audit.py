@@ -14,7 +14,7 @@ from typing import Any
 from agentgym.data.sgd import SGDCorpus
 from agentgym.data.tasks import Act
 from agentgym.normalize import text_key
-from agentgym.users.goal_user import UserModel, candidate_values
+from agentgym.users.goal_user import UserModel, candidate_values, offerable_intents, static_candidates
 from agentgym.users.nlg import say_value
 from agentgym.users.nlu import find_values
 from agentgym.users.state import UserState
@@ -74,6 +74,7 @@ def audit_user(model: UserModel, corpus: SGDCorpus, max_dialogues: int | None = 
     tasks = corpus.tasks[: len(dialogues)]
     for task, dialogue in tqdm(list(zip(tasks, dialogues)), desc="dialogues", disable=not progress):
         state = UserState(task)
+        static = static_candidates(task, corpus.services)
         rows: list[tuple[str, dict[str, str]]] = []
         last_sys: list[Act] = []
         prev_user: list[str] = []
@@ -90,12 +91,8 @@ def audit_user(model: UserModel, corpus: SGDCorpus, max_dialogues: int | None = 
                 elif state.current is not None:
                     service = state.current.goal.service
                 t0 = time.perf_counter()
-                nxt = state.next_intent()
-                svc = corpus.services.get(service)
-                intents = [nxt.goal.intent] if nxt and nxt.goal.service == service else (
-                    [i.name for i in svc.intents.values() if i.is_transactional] if svc else [])
-                last_sys = model.nlu.parse(turn["utterance"], service, corpus.services,
-                                           candidate_values(task, corpus.services, rows[-50:]), intents, prev_user)
+                last_sys = model.nlu.parse(turn["utterance"], service, corpus.services, candidate_values(static, rows[-50:]),
+                                           offerable_intents(state, service, corpus.services), prev_user)
                 understand_s = time.perf_counter() - t0
                 nlu_pairs.add(Counter((a, s) for _, a, s, _ in last_sys), Counter((a, s) for _, a, s, _ in gold))
                 nlu_types.add(Counter({a for _, a, _, _ in last_sys}), Counter({a for _, a, _, _ in gold}))

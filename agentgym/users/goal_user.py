@@ -11,6 +11,7 @@ import random
 import tempfile
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ class UserModel:
 _MODELS: dict[str, UserModel] = {}
 
 
+@lru_cache(maxsize=1)
 def _code_hash() -> str:
     """A fitted model is only reused by the code that fitted it (a stale cache would lie quietly)."""
     import hashlib
@@ -88,8 +90,17 @@ def load_user_model(data_dir: str | os.PathLike[str] | None = None, split: str =
     return model
 
 
-def candidate_values(task: Task, services: dict[str, Any], rows: list[tuple[str, dict[str, str]]]) -> dict[tuple[str, str], set[str]]:
-    """Values the user can recognise in the agent's text: its goal, tool results, value lists, defaults."""
+def offerable_intents(state: UserState, service: str, services: dict[str, Any]) -> list[str]:
+    """Intents an agent's OFFER_INTENT about `service` may mean, most likely first."""
+    nxt = state.next_intent()
+    if nxt is not None and nxt.goal.service == service:
+        return [nxt.goal.intent]
+    svc = services.get(service)
+    return [i.name for i in svc.intents.values() if i.is_transactional] if svc is not None else []
+
+
+def static_candidates(task: Task, services: dict[str, Any]) -> dict[tuple[str, str], set[str]]:
+    """The part of `candidate_values` fixed for a whole episode (computed once per episode)."""
     cand: dict[tuple[str, str], set[str]] = {}
     for g in task.goal:
         for s, v in g.informed:
@@ -106,6 +117,13 @@ def candidate_values(task: Task, services: dict[str, Any], rows: list[tuple[str,
             for s, v in intent.optional_slots.items():
                 if v != "dontcare":
                     cand[(s, v)] = {v}
+    return cand
+
+
+def candidate_values(static: dict[tuple[str, str], set[str]], rows: list[tuple[str, dict[str, str]]]) -> dict[tuple[str, str], set[str]]:
+    """Values the user can recognise in the agent's text: its goal, value lists and defaults
+    (`static_candidates`), plus what this episode's tool calls returned."""
+    cand = dict(static)
     for _, row in rows:
         for s, v in row.items():
             cand[(s, str(v))] = {str(v)}
@@ -123,6 +141,7 @@ class GoalDrivenUser:
         self.persona = persona or Persona()
         self.services = services
         self.state: UserState | None = None
+        self._static: dict[tuple[str, str], set[str]] = {}
         self.rng = random.Random(0)
         self.unclear = 0
         self.repeats: dict[tuple[tuple[str, str], ...], int] = {}
@@ -141,7 +160,7 @@ class GoalDrivenUser:
 
     def reset(self, task: Task, seed: int) -> UserTurn:
         self.state = UserState(task)
-        self._services()
+        self._static = static_candidates(task, self._services())
         self.rng = random.Random(zlib.crc32(f"{seed}|{task.task_id}".encode()))
         self.unclear, self.repeats, self.stalled = 0, {}, 0
         self._mark: tuple[int, ...] = ()
@@ -178,23 +197,17 @@ class GoalDrivenUser:
         rows: list[tuple[str, dict[str, str]]] = []
         last_service = None
         for r in context.tool_results:
-            service = getattr(r, "service", None)
-            content = getattr(r, "content", r)
-            if not isinstance(content, dict) or service is None:
+            if r.service is None:
                 continue
-            last_service = service
-            for row in list(content.get("results") or []) + ([content["result"]] if isinstance(content.get("result"), dict) else []) + list(content.get("alternatives") or []):
-                if isinstance(row, dict):
-                    rows.append((service, row))
+            last_service = r.service
+            rows.extend((r.service, row) for row in r.rows())
         service = (state.current.goal.service if state.current else None) or last_service or state.task.services[0]
         if last_service and context.tool_results and getattr(context.tool_results[-1], "service", None) == last_service:
             service = last_service if not state.current or state.current.goal.service == last_service or state.current.done else service
-        nxt = state.next_intent()
-        intents = [nxt.goal.intent] if nxt and nxt.goal.service == service else [
-            i.name for i in getattr(services.get(service), "intents", {}).values() if i.is_transactional]
         text = agent_message if isinstance(agent_message, str) else str(agent_message)
-        sys_acts = self.model.nlu.parse(text[:2000], service, services, candidate_values(state.task, services, rows[-50:]),
-                                        intents, [a for _, a, _, _ in self._last_acts]) if text.strip() else []
+        sys_acts = self.model.nlu.parse(text[:2000], service, services, candidate_values(self._static, rows[-50:]),
+                                        offerable_intents(state, service, services),
+                                        [a for _, a, _, _ in self._last_acts]) if text.strip() else []
         understood = [a for a in sys_acts if a[1] not in ("INFORM", "OFFER", "CONFIRM") or a[2]]
         if self.model.nlu.last_confidence < 0.3:  # below this the act classifier is guessing
             understood = []
