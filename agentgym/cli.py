@@ -53,6 +53,10 @@ def _eval_user(args: argparse.Namespace) -> int:
     from agentgym.users.audit import audit_user
 
     register_envs()
+    if args.max_dialogues is not None and args.max_dialogues < 1:
+        raise ValueError(f"--max-dialogues must be at least 1 (or left out for all), got {args.max_dialogues}.")
+    if args.agent_episodes < 0:
+        raise ValueError(f"--agent-episodes must be 0 (skip) or more, got {args.agent_episodes}.")
     train_dir = args.train_dir or args.data_dir
     model = load_user_model(train_dir, args.train_split)
     corpus = load_sgd(args.data_dir, args.split)
@@ -77,8 +81,12 @@ def _eval_judge(args: argparse.Namespace) -> int:
     from agentgym.llm.judge import LLMJudge
     from agentgym.llm.judge_eval import build_pairs, evaluate_judge
 
+    if args.pairs < 1:
+        raise ValueError(f"--pairs must be at least 1, got {args.pairs}.")
     corpus = load_sgd(args.data_dir, args.split)
     pairs = build_pairs(corpus, n=args.pairs, seed=args.seed)
+    if not pairs:
+        raise ValueError(f"No (real, corrupted) pairs could be built from {corpus.path}: it needs system turns with slot spans.")
     judge = LLMJudge(LLM(args.model, max_tokens=args.max_tokens))
     metrics = {"judge": judge.name, "evaluated_on": str(corpus.path), **evaluate_judge(judge, pairs, progress=not args.quiet)}
     by_role = judge.llm.ledger.by_role().get("judge", {})

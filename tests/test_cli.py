@@ -2,6 +2,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 
 def test_agentgym_run_writes_trajectories_and_prints_a_summary(tmp_path):
     out = tmp_path / "runs"
@@ -21,3 +23,15 @@ def test_bad_split_is_a_clear_error(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "agentgym.cli", "run", "--split", "nope", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "No SGD split 'nope'" in proc.stderr and "dev" in proc.stderr
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["eval-judge", "--pairs", "0"], "--pairs must be at least 1"),
+    (["eval-user", "--max-dialogues", "0"], "--max-dialogues must be at least 1"),
+    (["eval-user", "--data-dir", "/no/such/dir"], "No SGD split"),
+    (["run", "--episodes", "0", "--quiet"], "episodes must be at least 1"),
+])
+def test_bad_arguments_are_clear_errors(argv, message, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "agentgym.cli", *argv], capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr[-500:]
