@@ -96,6 +96,52 @@ def _eval_judge(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_sets(pairs: list[str]) -> dict[str, object]:
+    """`key=value` overrides; values are read as JSON when they parse (numbers, true/null, lists)."""
+    import json
+
+    out: dict[str, object] = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise ValueError(f"--set takes key=value, got {pair!r} (e.g. --set max_steps=5).")
+        key, value = pair.split("=", 1)
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _train(args: argparse.Namespace) -> int:
+    from agentgym.train import TrainConfig, train
+
+    cfg = TrainConfig.load(args.config, method=args.method, **_parse_sets(args.set))
+    metrics = train(cfg, progress=not args.quiet)
+    _print_metrics(metrics, args.json)
+    return 0
+
+
+def _eval_version(args: argparse.Namespace) -> int:
+    from agentgym.train import evaluate_version
+
+    metrics = evaluate_version(args.store, args.agent, args.version, data_dir=args.data_dir, split=args.split,
+                               tasks=args.tasks, max_turns=args.max_turns, seed=args.seed, progress=not args.quiet)
+    _print_metrics(metrics, args.json)
+    return 0
+
+
+def _versions(args: argparse.Namespace) -> int:
+    from agentgym.store import ExperienceStore
+
+    with ExperienceStore(args.store) as store:
+        versions = store.agent_versions()[["id", "agent", "version", "parent_id", "notes", "created_at"]]
+        scores = store.version_scores()
+    table = versions.merge(scores, on=["agent", "version"], how="left").astype({"parent_id": "Int64"})
+    with pd.option_context("display.float_format", "{:.3f}".format, "display.width", 160):
+        print(table.to_string(index=False) if len(table) else f"no agent versions in {args.store}")
+    return 0
+
+
 def _add_data_args(p: argparse.ArgumentParser, what: str = "") -> None:
     p.add_argument("--data-dir", default=None, help=f"SGD-format directory{what} (default: the embedded sample)")
     p.add_argument("--split", default="dev", help="split under --data-dir (default: dev)")
@@ -139,6 +185,27 @@ def build_parser() -> argparse.ArgumentParser:
     ej.add_argument("--max-tokens", type=int, default=160)
     _add_output_args(ej)
     ej.set_defaults(func=_eval_judge)
+
+    tr = sub.add_parser("train", help="SFT or multi-turn GRPO of the policy model; every checkpoint becomes a version")
+    tr.add_argument("method", choices=["sft", "grpo"])
+    tr.add_argument("--config", default=None, help="JSON or YAML file of TrainConfig fields (default: all defaults)")
+    tr.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config fields, e.g. max_steps=5")
+    _add_output_args(tr)
+    tr.set_defaults(func=_train)
+
+    es = sub.add_parser("eval", help="score an agent version on held-out tasks and record the episodes in the store")
+    es.add_argument("--store", default="agentgym-store", help="experience store (folder or SQLAlchemy URL)")
+    es.add_argument("--agent", default="smollm2-policy")
+    es.add_argument("--version", required=True)
+    _add_data_args(es)
+    es.add_argument("--tasks", type=int, default=20, help="number of held-out tasks (the first N of the split)")
+    es.add_argument("--max-turns", type=int, default=12)
+    _add_output_args(es)
+    es.set_defaults(func=_eval_version)
+
+    vs = sub.add_parser("versions", help="agent versions in a store with their evaluation scores")
+    vs.add_argument("--store", default="agentgym-store")
+    vs.set_defaults(func=_versions)
     return parser
 
 
@@ -148,7 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (FileNotFoundError, KeyError, ValueError) as e:
-        print(f"agentgym: error: {e}", file=sys.stderr)
+        message = e.args[0] if isinstance(e, KeyError) and e.args else e
+        print(f"agentgym: error: {message}", file=sys.stderr)
         return 2
 
 

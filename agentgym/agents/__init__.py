@@ -6,7 +6,16 @@ from typing import Callable
 from agentgym.agents.base import Agent
 from agentgym.agents.scripted import NaiveAgent, ScriptedAgent
 
-AGENTS: dict[str, Callable[[], Agent]] = {"scripted": ScriptedAgent, "naive": NaiveAgent}
+
+
+def _hf_agent() -> Agent:
+    """The untrained SmolLM2 policy (needs the `train` extra); trained ones: `HFAgent.from_version`."""
+    from agentgym.agents.hf_agent import HFAgent
+
+    return HFAgent()
+
+
+AGENTS: dict[str, Callable[[], Agent]] = {"scripted": ScriptedAgent, "naive": NaiveAgent, "hf": _hf_agent}
 
 
 def make_agent(name: str) -> Agent:

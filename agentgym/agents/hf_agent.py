@@ -6,21 +6,32 @@ from __future__ import annotations
 import json
 from typing import Any
 
-TOOL_INSTRUCTIONS = (
-    "\n\nTools (call one by answering with JSON only, e.g. "
-    '{"name": "Restaurants_1_FindRestaurants", "arguments": {"city": "San Jose"}}):\n'
+COMPACT_RULES = (
+    "You are a customer-service agent for {services}. Ask the user for required values you do not know, "
+    "search before you offer, confirm before you book, tell the user what tools return.\n"
+    "Talk: plain text. Call a tool: JSON only, e.g. "
+    '{{"name": "{example}", "arguments": {{"slot": "value"}}}}. End: [finish].\nTools (* = required):\n'
 )
 
 
-def system_prompt(info: dict[str, Any]) -> str:
-    """The policy text and a compact list of the task's tools."""
+def system_prompt(info: dict[str, Any], *, full_policy: bool = False) -> str:
+    """What the policy model sees first: the services, the action format, one line per tool.
+
+    Compact by default (~150 tokens instead of ~400 with the env's full policy text): a small model
+    gains nothing from the long rules, and every prompt token is paid at each turn of every rollout.
+    """
     tools = []
     for t in info.get("tools", []):
         fn = t["function"]
         params = fn["parameters"]
         args = ", ".join(f"{k}{'*' if k in params.get('required', []) else ''}" for k in params["properties"])
         tools.append(f"- {fn['name']}({args})")
-    return info.get("policy", "") + TOOL_INSTRUCTIONS + "\n".join(tools) + "\n(* = required)"
+    names = [t["function"]["name"] for t in info.get("tools", [])]
+    services = sorted({n.rsplit("_", 1)[0] for n in names}) or ["the user"]
+    head = COMPACT_RULES.format(services=", ".join(services), example=names[0] if names else "Tool_Name")
+    if full_policy:
+        head = info.get("policy", "") + "\n\n" + head
+    return head + "\n".join(tools)
 
 
 def observation_messages(observation: str) -> list[dict[str, str]]:
@@ -42,6 +53,13 @@ class HFAgent:
         self.model, self.tokenizer = model, tokenizer
         self.max_new_tokens, self.temperature, self.max_context_tokens = max_new_tokens, temperature, max_context_tokens
         self.messages: list[dict[str, str]] = []
+
+    @classmethod
+    def from_version(cls, store: Any, agent: str, version: str, **kwargs: Any) -> "HFAgent":
+        """The policy saved as `agent`/`version` in the experience store (going back is this call)."""
+        from agentgym.train.versions import load_version
+
+        return load_version(store, agent, version, **kwargs)
 
     def reset(self, observation: str, info: dict[str, Any]) -> None:
         self.messages = [{"role": "system", "content": system_prompt(info)}, *observation_messages(observation)]

@@ -127,6 +127,19 @@ class ExperienceStore:
                       S.agent_versions.c.created_at).join(S.agents)
         return self._frame(q)
 
+    def version_scores(self, **filters: Any) -> pd.DataFrame:
+        """Episodes, success rate, mean reward and cost per agent version (finished episodes only)."""
+        eps = self.episodes(**filters)
+        eps = eps[eps["status"].isin(["terminated", "truncated"]) & eps["agent_version_id"].notna()]
+        cols = ["agent", "version", "episodes", "success_rate", "mean_reward", "mean_steps"]
+        if eps.empty:
+            return pd.DataFrame(columns=cols)
+        eps = eps.assign(success=eps["success"].astype(float))
+        out = eps.groupby(["agent", "version"], sort=False).agg(
+            episodes=("id", "size"), success_rate=("success", "mean"), mean_reward=("total_reward", "mean"),
+            mean_steps=("n_steps", "mean")).reset_index()
+        return out[cols]
+
     def version_id(self, agent: str, version: str) -> int:
         with self.engine.connect() as conn:
             vid = conn.execute(sa.select(S.agent_versions.c.id).join(S.agents).where(

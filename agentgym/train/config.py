@@ -22,6 +22,7 @@ CHATML_WITH_GENERATION = (
 class TrainConfig:
     method: str = "sft"  # sft | grpo
     model: str = "smollm2-135m"
+    from_version: str | None = None  # start from this version of `agent_name` in the store (it becomes the parent)
     output_dir: str = "runs/train"
     store: str = "agentgym-store"
     agent_name: str = "smollm2-policy"
@@ -40,10 +41,13 @@ class TrainConfig:
     save_steps: int = 10
     seed: int = 0
     lora: bool = False
-    use_unsloth: bool | None = None  # None: when CUDA is present
+    lora_r: int = 16
+    use_unsloth: bool | None = None  # None: when CUDA is present and unsloth is installed
     # GRPO
     group_size: int = 4
     max_turns: int = 6
+    max_new_tokens: int = 48  # per agent turn in a rollout
+    temperature: float = 1.0
     rewards: dict[str, float] = field(default_factory=lambda: {"rule": 1.0})
 
     @classmethod
@@ -77,7 +81,14 @@ class TrainConfig:
             raise ValueError(f"Unknown reward name(s) {sorted(bad)}; use any of: {', '.join(sorted(known))}.")
         if self.method == "grpo" and self.group_size < 2:
             raise ValueError(f"group_size must be at least 2 for GRPO (advantages compare completions in a group), got {self.group_size}.")
-        for name in ("max_steps", "batch_size", "max_length", "save_steps", "max_turns"):
+        if self.use_unsloth:
+            from agentgym.train.common import cuda_available
+
+            if not cuda_available():
+                raise ValueError("use_unsloth=true needs a CUDA GPU and none is visible; set use_unsloth to null (auto) or false.")
+        if self.temperature <= 0:
+            raise ValueError(f"temperature must be positive (GRPO samples a group of different episodes), got {self.temperature}.")
+        for name in ("max_steps", "batch_size", "max_length", "save_steps", "max_turns", "max_new_tokens", "lora_r"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
         if self.max_dialogues is not None and self.max_dialogues < 1:

@@ -74,8 +74,36 @@ def resolve_policy(model: str | os.PathLike[str] = DEFAULT_POLICY) -> Path:
     return target
 
 
+def unsloth_available() -> bool:
+    """True where Unsloth can run: a CUDA GPU and the `unsloth` package (extra `gpu`)."""
+    import importlib.util
+
+    from agentgym.train.common import cuda_available
+
+    return cuda_available() and importlib.util.find_spec("unsloth") is not None
+
+
+def load_policy_unsloth(model: str | os.PathLike[str], *, max_seq_length: int = 2048, lora_r: int | None = 16) -> tuple[Any, Any]:
+    """(model, tokenizer) through Unsloth's FastLanguageModel, with LoRA adapters when `lora_r`."""
+    try:
+        from unsloth import FastLanguageModel
+    except ImportError as e:
+        raise ImportError("use_unsloth needs the `unsloth` package: pip install -e '.[gpu]' on a CUDA machine.") from e
+    m, tok = FastLanguageModel.from_pretrained(model_name=str(resolve_policy(model)), max_seq_length=max_seq_length,
+                                               dtype=None, load_in_4bit=False)
+    if lora_r:
+        m = FastLanguageModel.get_peft_model(m, r=lora_r, lora_alpha=2 * lora_r, lora_dropout=0.0,
+                                             target_modules=["q_proj", "k_proj", "v_proj", "o_proj",
+                                                             "gate_proj", "up_proj", "down_proj"],
+                                             use_gradient_checkpointing="unsloth", random_state=0)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return m, tok
+
+
 def load_policy(model: str | os.PathLike[str] = DEFAULT_POLICY, *, device: str | None = None) -> tuple[Any, Any]:
-    """(model, tokenizer) ready for generation or training."""
+    """(model, tokenizer) ready for generation or training (plain transformers; see
+    `load_policy_unsloth` for the GPU path)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 

@@ -1,0 +1,32 @@
+"""Training: SFT warm start and multi-turn GRPO on the env, model versions in the store.
+
+Imports of torch/transformers/trl happen inside the functions, so `import agentgym.train` is cheap
+and works without the `train` extra (the config can be checked anywhere)."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from agentgym.train.config import TrainConfig
+from agentgym.train.live import LiveCurve
+from agentgym.train.versions import checkpoint_path, evaluate_version, load_version, register_base
+
+
+def train(cfg: TrainConfig, *, progress: bool = True, on_log: Callable[[dict[str, Any]], None] | None = None,
+          reward_funcs: list[Callable[..., list[float]]] | None = None) -> dict[str, Any]:
+    """Run `cfg.method` ('sft' or 'grpo'); returns the final metrics and the registered version id.
+
+    `on_log` gets every log row (e.g. a `LiveCurve`); `reward_funcs` (GRPO only) are extra TRL-style
+    reward functions added to the env reward."""
+    cfg.validate()
+    if reward_funcs and cfg.method != "grpo":
+        raise ValueError("reward_funcs are GRPO rewards; SFT has no reward. Set method='grpo' or drop them.")
+    if cfg.method == "sft":
+        from agentgym.train.sft import run_sft
+
+        return run_sft(cfg, progress=progress, on_log=on_log)
+    from agentgym.train.grpo import run_grpo
+
+    return run_grpo(cfg, progress=progress, on_log=on_log, reward_funcs=reward_funcs)
+
+
+__all__ = ["LiveCurve", "TrainConfig", "checkpoint_path", "evaluate_version", "load_version", "register_base", "train"]

@@ -1,0 +1,74 @@
+"""Model versions in the experience store: find a checkpoint, load it back as an agent, and score
+it on held-out tasks (the episodes are recorded under that version)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from agentgym.store import ExperienceStore
+
+
+def _open(store: ExperienceStore | str) -> ExperienceStore:
+    return store if isinstance(store, ExperienceStore) else ExperienceStore(store)
+
+
+def checkpoint_path(store: ExperienceStore | str, agent: str, version: str) -> Path:
+    """The folder a registered version was saved to, checked to still hold a model."""
+    st = _open(store)
+    vid = st.version_id(agent, version)
+    row = st.agent_versions().set_index("id").loc[vid]
+    config = row["config"] if isinstance(row["config"], dict) else json.loads(row["config"] or "{}")
+    path = config.get("path")
+    if not path:
+        raise ValueError(f"Version '{version}' of '{agent}' has no saved model path (registered by hand?).")
+    path = Path(path)
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(f"Version '{version}' of '{agent}' points at {path}, which holds no saved model any more.")
+    return path
+
+
+def load_version(store: ExperienceStore | str, agent: str, version: str, **agent_kwargs: Any) -> Any:
+    """An HFAgent playing the saved weights of `agent`/`version`: rolling back is this one call."""
+    from agentgym.agents.hf_agent import HFAgent
+    from agentgym.train.policy import load_policy
+
+    model, tok = load_policy(checkpoint_path(store, agent, version))
+    hf = HFAgent(model, tok, **agent_kwargs)
+    hf.name = f"{agent}:{version}"
+    return hf
+
+
+def register_base(store: ExperienceStore | str, agent: str = "smollm2-policy", model: str = "smollm2-135m",
+                  version: str = "base") -> int:
+    """Register the untrained policy as a version, so it can be evaluated and trained from like any other."""
+    from agentgym.train.policy import resolve_policy
+
+    return _open(store).register_agent(agent, version, {"path": str(resolve_policy(model)), "model": model},
+                                       notes="untrained starting point")
+
+
+def evaluate_version(store: ExperienceStore | str, agent: str, version: str, *, data_dir: str | None = None,
+                     split: str = "dev", tasks: int = 20, max_turns: int = 12, seed: int = 0,
+                     progress: bool = True, agent_obj: Any = None) -> dict[str, Any]:
+    """Play the version on the first `tasks` tasks of a held-out split, record every episode in the
+    store under that version, and return success rate, mean reward and turns."""
+    from agentgym.env import SGDEnv
+    from agentgym.runner import episodes_frame, run_episodes, summarize
+    from agentgym.store import RecordEpisodes
+
+    if tasks < 1:
+        raise ValueError(f"tasks must be at least 1, got {tasks}.")
+    st = _open(store)
+    vid = st.version_id(agent, version)
+    player = agent_obj or load_version(st, agent, version)
+    env = RecordEpisodes(SGDEnv(data_dir=data_dir, split=split, max_turns=max_turns), st, agent_version_id=vid)
+    ids = [t.task_id for t in env.unwrapped.tasks][:tasks]
+    eps = run_episodes(env, player, episodes=len(ids), seed=seed, task_ids=ids, progress=progress)
+    env.close()
+    row = summarize(eps).iloc[0]
+    parts = episodes_frame(eps).filter(like="r_").mean().round(4)
+    return {"agent": agent, "version": version, "version_id": vid, "split": f"{data_dir or 'embedded'}:{split}",
+            "episodes": int(row["episodes"]), "success_rate": float(row["success_rate"]),
+            "mean_reward": float(row["mean_reward"]), "mean_turns": float(row["mean_turns"]),
+            **{k[2:]: float(v) for k, v in parts.items() if k not in ("r_total", "r_success")}}
