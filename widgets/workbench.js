@@ -1,5 +1,5 @@
 // agentgym workbench widgets (anywidget ESM). Renders `state`; actions set `command`.
-// Every piece of text from data or models goes through textContent, never innerHTML.
+// Every piece of text from data or models goes through textContent (no HTML parsing of data).
 
 function h(tag, props = {}, ...children) {
   const el = document.createElement(tag);

@@ -61,6 +61,13 @@ class RecordEpisodes(gym.Wrapper):
             tool_calls=info.get("tool_calls") or None, observation=obs, tool_results=info.get("tool_results") or None,
             user_acts=info.get("user_acts") or None, reward=float(reward), reward_breakdown=info.get("reward_breakdown"),
             judge_verdict=info.get("judge_verdict"), error=info.get("error"))
+        verdict = info.get("judge_verdict")
+        if verdict:  # also in the verdicts table, where the judge inspector and agreement stats read
+            per_step = getattr(self.env.unwrapped, "judge_mode", "episode") == "step"
+            self.store.add_verdict(self.episode_id, str(verdict.get("judge", "judge")), verdict.get("score"),
+                                   step_idx=self._idx if per_step else None, criteria=verdict.get("criteria"),
+                                   reasoning=verdict.get("reasoning") or verdict.get("error") or "",
+                                   prompt=verdict.get("prompt"))
         self._idx += 1
         if terminated or truncated:
             breakdown = info.get("reward_breakdown") or {}

@@ -1,0 +1,129 @@
+"""The widgets' logic without a browser: construct, click (set the command trait or call handle),
+and check the view state and the experience store."""
+import json
+
+import pytest
+
+pytest.importorskip("anywidget")
+
+from agentgym.store import ExperienceStore  # noqa: E402
+from agentgym.widgets import JudgeInspector, Stepper, TrajectoryBrowser, show_dashboard  # noqa: E402
+from agentgym.workbench import StepSession  # noqa: E402
+
+
+@pytest.fixture()
+def store(tmp_path):
+    with ExperienceStore(tmp_path / "store") as s:
+        yield s
+
+
+def test_stepper_send_rate_saved_immediately(store):
+    w = Stepper(store, seed=3, reveal_goal=True)
+    assert w.state["task_id"] and w.state["chat"][0]["role"] == "user" and w.state["goal_lines"]
+    w.command = {"cmd": "send", "text": "Hello, which city?", "nonce": "a"}  # what the front end does
+    assert w.state["chat"][1] == {**w.state["chat"][1], "role": "agent", "text": "Hello, which city?"}
+    assert w.state["turn"] == 1 and "total" in w.state["reward"]
+    w.command = {"cmd": "rate", "value": 1, "step_idx": 1, "tags": ["great"], "comment": "ok", "nonce": "b"}
+    assert w.state["ratings"]["1"]["saved"] is True
+    r = store.ratings()  # in the store already, before anything else happens
+    assert len(r) == 1 and r.iloc[0]["step_idx"] == 1 and r.iloc[0]["tags"] == ["great"]
+    w.command = {"cmd": "rate", "value": 1, "step_idx": 1, "tags": ["great"], "comment": "ok", "nonce": "c"}
+    assert len(store.ratings()) == 2  # the same click twice is two ratings (nonce), not a lost one
+
+
+def test_tool_form_from_schema_and_call(store):
+    w = Stepper(store, seed=1)
+    form = w.state["tools"][0]
+    required = [f for f in form["fields"] if f["required"]]
+    assert required and form["fields"][: len(required)] == required  # required first
+    categorical = [f for s in w.state["tools"] for f in s["fields"] if f["choices"]]
+    assert categorical, "categorical slots become dropdowns"
+    args = {f["name"]: (f["choices"] or ["x"])[0] for f in required}
+    w.handle({"cmd": "call_tool", "name": form["name"], "arguments": {**args, "unused_optional": ""}})
+    sent = json.loads(w.state["chat"][1]["text"])
+    assert sent == {"name": form["name"], "arguments": args}
+    assert any(m["role"] == "tool" for m in w.state["chat"])
+
+
+def test_undo_and_restart_are_deterministic(store):
+    w = Stepper(store, seed=5)
+    first = w.state["chat"]
+    w.handle({"cmd": "send", "text": "Which date?"})
+    after_one = w.state["chat"]
+    w.handle({"cmd": "send", "text": "And the time?"})
+    w.handle({"cmd": "undo"})
+    assert w.state["chat"] == after_one
+    w.handle({"cmd": "restart"})
+    assert w.state["chat"] == first and not w.state["can_undo"]
+    statuses = store.episodes()["status"].tolist()
+    assert statuses.count("abandoned") >= 2 and len(statuses) == 3  # nothing undone is lost
+
+
+def test_errors_are_shown_not_swallowed(store):
+    w = Stepper(store, seed=0)
+    w.handle({"cmd": "rate", "value": 9})
+    assert "between 0 and 1" in w.state["error"] and w.errors
+    w.handle({"cmd": "start", "task_id": "no-such-task"})
+    assert "No task 'no-such-task'" in w.state["error"]
+    w.handle({"cmd": "explode"})
+    assert "Unknown command" in w.state["error"]
+    w.handle({"cmd": "send", "text": "back to work"})
+    assert w.state["error"] == ""
+
+
+def test_scripts_get_the_same_session_api(store):
+    s = StepSession(store, rating=__import__("agentgym.workbench", fromlist=["RatingScale"]).RatingScale("1-5"))
+    s.start("1_00000" if "1_00000" in s.task_ids else s.task_ids[0], seed=0)
+    s.send("[finish]")
+    assert s.done
+    with pytest.raises(RuntimeError, match="episode is over"):
+        s.send("hello?")
+    s.rate(4)
+    with pytest.raises(ValueError, match="not an agent step"):
+        s.rate(4, step_idx=0)
+    assert store.ratings().iloc[0]["scale"] == "1-5"
+
+
+def test_browser_filters_opens_and_replays(store):
+    w = Stepper(store, seed=2)
+    w.handle({"cmd": "send", "text": "Hi"})
+    w.handle({"cmd": "rate", "value": 0, "step_idx": 1})
+    w.handle({"cmd": "send", "text": "[finish]"})
+    b = TrajectoryBrowser(store)
+    assert len(b.state["episodes"]) == 1 and b.state["episodes"][0]["ratings"] == 1
+    b.handle({"cmd": "filter", "rated": "no"})
+    assert b.state["episodes"] == []
+    b.handle({"cmd": "filter", "rated": "yes", "min_reward": ""})
+    b.handle({"cmd": "open", "episode_id": b.state["episodes"][0]["id"]})
+    turns = b.state["turns"]
+    assert [t["action"] for t in turns] == [None, "Hi", "[finish]"] and turns[1]["ratings"][0]["value"] == 0
+
+
+def test_inspector_shows_verdict_next_to_ratings(store):
+    w = Stepper(store, seed=4)
+    w.handle({"cmd": "send", "text": "<script>alert(1)</script>"})
+    eid = w.session.episode_id
+    store.add_verdict(eid, "judge-x", 0.25, step_idx=1, criteria={"grounded": 0.5}, reasoning="vague", prompt="PROMPT")
+    w.handle({"cmd": "rate", "value": 0, "step_idx": 1})
+    i = JudgeInspector(store, eid, 1)
+    assert i.state["verdicts"][0]["score"] == 0.25 and i.state["verdicts"][0]["prompt"] == "PROMPT"
+    assert i.state["human_mean"] == 0.0
+    assert w.state["chat"][1]["text"] == "<script>alert(1)</script>"  # raw in state; the front end uses textContent
+
+
+def test_front_end_never_uses_inner_html():
+    from agentgym.widgets.views import _asset
+
+    js = _asset("workbench.js").read_text()
+    assert "innerHTML" not in js and "insertAdjacentHTML" not in js and "textContent" in js
+
+
+def test_dashboard_figures_from_store(store):
+    assert all(f.layout.title.text for f in show_dashboard(store).values())  # empty store: titled, no exception
+    w = Stepper(store, seed=6)
+    w.handle({"cmd": "send", "text": "[finish]"})
+    store.add_verdict(w.session.episode_id, "j", 0.7)
+    w.handle({"cmd": "rate", "value": 1})
+    figs = show_dashboard(store)
+    assert set(figs) == {"by_version", "rewards", "human_vs_judge", "cost"}
+    assert len(figs["human_vs_judge"].data[0].x) == 1
