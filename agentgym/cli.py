@@ -214,6 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
+    except ImportError as e:  # an optional extra is not installed
+        print(f"agentgym: error: {e}. Install the extra that provides it: pip install -e '.[train]' "
+              "(training, the hf agent) or '.[llm]' (LLM users and judges).", file=sys.stderr)
+        return 2
     except (FileNotFoundError, KeyError, ValueError) as e:
         message = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"agentgym: error: {message}", file=sys.stderr)

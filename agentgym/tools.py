@@ -41,6 +41,14 @@ class Tool:
         return self.intent.is_transactional
 
 
+def schema_fields(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any], bool]]:
+    """(argument name, its JSON schema, required) for a tool schema as given in `info["tools"]`,
+    for code that only sees the schemas (the agent's prompt, the workbench's forms)."""
+    params = schema["function"]["parameters"]
+    required = set(params.get("required", []))
+    return [(name, prop, name in required) for name, prop in params["properties"].items()]
+
+
 def _json_type(p: Param) -> dict[str, Any]:
     if p.kind == "number":
         spec: dict[str, Any] = {"type": "integer"}

@@ -46,3 +46,14 @@ def test_sgd_dialogues_become_agent_format_examples():
     results = [m for m in msgs if m["role"] == "user" and m["content"].startswith("tool: ")]
     assert calls and len(results) == len(calls)
     assert any(m["content"].startswith("user: ") for m in msgs if m["role"] == "user")
+
+
+@pytest.mark.parametrize("overrides,message", [
+    ({"max_steps": "ten"}, "max_steps must be int, got 'ten'"),
+    ({"lora": 1}, "lora must be bool"),
+    ({"rewards": {"rule": "high"}}, "rewards must be dict"),
+    ({"learning_rate": None}, "learning_rate must be float"),
+])
+def test_wrong_types_are_named_before_anything_runs(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**overrides).validate()

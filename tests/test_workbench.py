@@ -127,3 +127,9 @@ def test_dashboard_figures_from_store(store):
     figs = show_dashboard(store)
     assert set(figs) == {"by_version", "rewards", "human_vs_judge", "cost"}
     assert len(figs["human_vs_judge"].data[0].x) == 1
+
+
+def test_browser_bad_filter_is_explained(store):
+    b = TrajectoryBrowser(store)
+    b.handle({"cmd": "filter", "min_reward": "high"})
+    assert "min_reward must be a number" in b.state["error"]

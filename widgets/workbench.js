@@ -81,7 +81,7 @@ function renderStepper(model, el) {
   const seedInput = h("input", { class: "ag-seed", type: "number", value: st.seed ?? 0 });
   const reveal = h("input", { type: "checkbox", class: "ag-reveal", checked: st.goal !== null && st.goal !== undefined });
   const controls = h("div", { class: "ag-controls" },
-    taskInput, h("datalist", { id: "ag-tasks" }, (st.task_ids ?? []).map((t) => h("option", { value: t }))),
+    taskInput, h("datalist", { id: "ag-tasks" }, (model.get("tasks") ?? []).map((t) => h("option", { value: t }))),
     seedInput, h("label", {}, reveal, " show goal"),
     h("button", { class: "ag-start", text: "New episode", onclick: () =>
       send(model, { cmd: "start", task_id: taskInput.value || null, seed: Number(seedInput.value || 0), reveal_goal: reveal.checked }) }),

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from agentgym.tools import schema_fields
+
 COMPACT_RULES = (
     "You are a customer-service agent for {services}. Ask the user for required values you do not know, "
     "search before you offer, confirm before you book, tell the user what tools return.\n"
@@ -20,12 +22,8 @@ def system_prompt(info: dict[str, Any], *, full_policy: bool = False) -> str:
     Compact by default (~150 tokens instead of ~400 with the env's full policy text): a small model
     gains nothing from the long rules, and every prompt token is paid at each turn of every rollout.
     """
-    tools = []
-    for t in info.get("tools", []):
-        fn = t["function"]
-        params = fn["parameters"]
-        args = ", ".join(f"{k}{'*' if k in params.get('required', []) else ''}" for k in params["properties"])
-        tools.append(f"- {fn['name']}({args})")
+    tools = [f"- {t['function']['name']}({', '.join(k + ('*' if req else '') for k, _, req in schema_fields(t))})"
+             for t in info.get("tools", [])]
     names = [t["function"]["name"] for t in info.get("tools", [])]
     services = sorted({n.rsplit("_", 1)[0] for n in names}) or ["the user"]
     head = COMPACT_RULES.format(services=", ".join(services), example=names[0] if names else "Tool_Name")
@@ -37,6 +35,11 @@ def system_prompt(info: dict[str, Any], *, full_policy: bool = False) -> str:
 def observation_messages(observation: str) -> list[dict[str, str]]:
     """Env observation lines become the messages the model sees (user turns and tool results)."""
     return [{"role": "user", "content": observation}] if observation else []
+
+
+def initial_messages(observation: str, info: dict[str, Any]) -> list[dict[str, str]]:
+    """The conversation the policy starts from at reset (playing, training rollouts alike)."""
+    return [{"role": "system", "content": system_prompt(info)}, *observation_messages(observation)]
 
 
 class HFAgent:
@@ -62,7 +65,7 @@ class HFAgent:
         return load_version(store, agent, version, **kwargs)
 
     def reset(self, observation: str, info: dict[str, Any]) -> None:
-        self.messages = [{"role": "system", "content": system_prompt(info)}, *observation_messages(observation)]
+        self.messages = initial_messages(observation, info)
 
     def generate(self, messages: list[dict[str, str]]) -> str:
         import torch

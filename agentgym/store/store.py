@@ -311,6 +311,11 @@ class ExperienceStore:
         return self._frame(q.order_by(S.verdicts.c.id))
 
 
+def as_store(store: "ExperienceStore | str | os.PathLike[str]") -> ExperienceStore:
+    """An open store from a store or a location (folder or SQLAlchemy URL), for APIs that take either."""
+    return store if isinstance(store, ExperienceStore) else ExperienceStore(store)
+
+
 def _iso(t: str | dt.datetime) -> str:
     return t.isoformat() if isinstance(t, dt.datetime) else str(t)
 

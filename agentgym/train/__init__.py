@@ -13,11 +13,11 @@ from agentgym.train.versions import checkpoint_path, evaluate_version, load_vers
 
 def train(cfg: TrainConfig, *, progress: bool = True, on_log: Callable[[dict[str, Any]], None] | None = None,
           reward_funcs: list[Callable[..., list[float]]] | None = None) -> dict[str, Any]:
-    """Run `cfg.method` ('sft' or 'grpo'); returns the final metrics and the registered version id.
+    """Run `cfg.method` ('sft' or 'grpo'; the run validates the config first); returns the final
+    metrics and the registered version id.
 
     `on_log` gets every log row (e.g. a `LiveCurve`); `reward_funcs` (GRPO only) are extra TRL-style
     reward functions added to the env reward."""
-    cfg.validate()
     if reward_funcs and cfg.method != "grpo":
         raise ValueError("reward_funcs are GRPO rewards; SFT has no reward. Set method='grpo' or drop them.")
     if cfg.method == "sft":

@@ -1,9 +1,10 @@
-"""What SFT and GRPO runs share: device choice, checkpoint registration, the final save."""
+"""What SFT and GRPO runs share: loading and checks, device choice, checkpoint registration, the final save."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from agentgym.train.config import CHATML_WITH_GENERATION, TrainConfig
 
@@ -43,21 +44,23 @@ def snapshot(model: Any, n: int = 4) -> dict[str, Any]:
     return {name: p.detach().clone() for name, p in list(model.named_parameters())[:n]}
 
 
-def finish_training(trainer: Any, result: Any, tok: Any, cfg: TrainConfig, store: Any, before: dict[str, Any],
-                    callback: Any, parent_id: int | None, data_info: dict[str, Any], **metrics: Any) -> dict[str, Any]:
+def finish_training(trainer: Any, result: Any, run: "Run", **metrics: Any) -> dict[str, Any]:
     """Save `<output_dir>/final`, check the run (finite losses, weights changed), register it as
     an agent version (parent: the last checkpoint), close the store; returns the metrics."""
+    cfg, store = run.cfg, run.store
     final = Path(cfg.output_dir) / "final"
     trainer.save_model(str(final))
-    tok.save_pretrained(final)
+    run.tok.save_pretrained(final)
     losses = [h["loss"] for h in trainer.state.log_history if "loss" in h]
-    changed = any(not p.detach().cpu().equal(before[n].cpu()) for n, p in trainer.model.named_parameters() if n in before)
+    changed = any(not p.detach().cpu().equal(run.before[n].cpu()) for n, p in trainer.model.named_parameters() if n in run.before)
     metrics = {"train_loss": result.training_loss, "first_loss": losses[0] if losses else None,
                "last_loss": losses[-1] if losses else None, "steps": trainer.state.global_step,
-               "finite": all(math.isfinite(x) for x in losses), "weights_changed": changed, **metrics}
+               "finite": all(math.isfinite(x) for x in losses), "weights_changed": changed, **metrics,
+               "unsloth": run.unsloth}
+    versions = run.callbacks[0].versions
     vid = store.register_agent(cfg.agent_name, cfg.version or f"{cfg.method}-final",
-                               {"path": str(final), "train": cfg.to_dict(), "data": data_info, "metrics": metrics},
-                               parent=callback.versions[-1] if callback.versions else parent_id, notes=f"{cfg.method} final")
+                               {"path": str(final), "train": cfg.to_dict(), "data": run.data_info, "metrics": metrics},
+                               parent=versions[-1] if versions else run.parent_id, notes=f"{cfg.method} final")
     store.close()
     return {**metrics, "version_id": vid, "path": str(final)}
 
@@ -95,14 +98,43 @@ def prepare_chat_template(tok: Any, model_name: str) -> None:
                          "the agent would never see its tools. Use a template that keeps both.")
 
 
-def start_run(cfg: TrainConfig, store: Any) -> tuple[Any, Any, int | None, bool]:
+@dataclass
+class Run:
+    """What an SFT or GRPO run sets up the same way: starting weights and tokenizer, the parent
+    version, a snapshot to tell whether training moved the weights, and the callbacks that register
+    checkpoints (first) and forward logs."""
+
+    cfg: TrainConfig
+    store: Any
+    data_info: dict[str, Any]
+    model: Any
+    tok: Any
+    parent_id: int | None
+    unsloth: bool
+    before: dict[str, Any]
+    callbacks: list[Any]
+
+    @property
+    def peft_config(self) -> Any:
+        return lora_config(self.cfg, self.unsloth)
+
+    def trainer_args(self, progress: bool) -> dict[str, Any]:
+        """The TrainingArguments both trainers take alike."""
+        cfg = self.cfg
+        return dict(output_dir=cfg.output_dir, max_steps=cfg.max_steps, learning_rate=cfg.learning_rate, logging_steps=1,
+                    save_steps=cfg.save_steps, save_only_model=True, report_to=[], seed=cfg.seed,
+                    gradient_checkpointing=False,  # a 135M model fits; checkpointing only multiplies the CPU time
+                    disable_tqdm=not progress, **device_args())
+
+
+def start_run(cfg: TrainConfig, store: Any, data_info: dict[str, Any],
+              on_log: Callable[[dict[str, Any]], None] | None = None) -> Run:
     """Resolve the starting weights (`from_version` in the store, else `model`), check the chat
     template on the tokenizer alone, then load the model: through Unsloth when asked for (or, by
-    default, when a GPU and unsloth are there), plain transformers otherwise.
-    Returns (model, tokenizer, parent version id, unsloth used)."""
-    from transformers import AutoTokenizer
+    default, when a GPU and unsloth are there), plain transformers otherwise."""
+    from transformers import set_seed
 
-    from agentgym.train.policy import load_policy, load_policy_unsloth, resolve_policy, unsloth_available
+    from agentgym.train.policy import load_model, load_policy_unsloth, load_tokenizer, unsloth_available
 
     model_name: str = cfg.model
     parent_id = store.version_id(cfg.agent_name, cfg.parent_version) if cfg.parent_version else None
@@ -111,8 +143,9 @@ def start_run(cfg: TrainConfig, store: Any) -> tuple[Any, Any, int | None, bool]
 
         model_name = str(checkpoint_path(store, cfg.agent_name, cfg.from_version))
         parent_id = parent_id or store.version_id(cfg.agent_name, cfg.from_version)
-    tok = AutoTokenizer.from_pretrained(resolve_policy(model_name))
+    tok = load_tokenizer(model_name)
     prepare_chat_template(tok, model_name)
+    set_seed(cfg.seed)
     use_unsloth = unsloth_available() if cfg.use_unsloth is None else cfg.use_unsloth
     if use_unsloth:
         model, utok = load_policy_unsloth(model_name, max_seq_length=max(cfg.max_length, 2048),
@@ -120,10 +153,9 @@ def start_run(cfg: TrainConfig, store: Any) -> tuple[Any, Any, int | None, bool]
         utok.chat_template = tok.chat_template
         tok = utok
     else:
-        model, _ = load_policy(model_name)
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    return model, tok, parent_id, use_unsloth
+        model = load_model(model_name)
+    callbacks = [version_callback(store, cfg, parent_id, data_info)] + ([metric_callback(on_log)] if on_log else [])
+    return Run(cfg, store, data_info, model, tok, parent_id, use_unsloth, snapshot(model), callbacks)
 
 
 def lora_config(cfg: TrainConfig, unsloth_used: bool) -> Any:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +72,7 @@ class TrainConfig:
         """Every mistake we can see without loading a model, with what to do about it."""
         from agentgym.train.policy import resolve_policy_name
 
+        self._check_types()
         if self.method not in ("sft", "grpo"):
             raise ValueError(f"method must be 'sft' or 'grpo', got {self.method!r}.")
         resolve_policy_name(self.model)
@@ -93,6 +94,22 @@ class TrainConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
         if self.max_dialogues is not None and self.max_dialogues < 1:
             raise ValueError(f"max_dialogues must be at least 1 (or null for all), got {self.max_dialogues}.")
+
+    def _check_types(self) -> None:
+        """A value of the wrong type (e.g. `--set max_steps=ten`) is named, not a TypeError later."""
+        kinds = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,)}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            allowed = [k for k in str(f.type).replace(" ", "").split("|")]
+            if value is None and "None" in allowed:
+                continue
+            if allowed[0].startswith("dict"):
+                ok = isinstance(value, dict) and all(isinstance(v, (int, float)) for v in value.values())
+            else:
+                types = tuple(t for a in allowed for t in kinds.get(a, ()))
+                ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
+            if not ok:
+                raise ValueError(f"{f.name} must be {' or '.join(allowed)}, got {value!r} ({type(value).__name__}).")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

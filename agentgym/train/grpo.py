@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from agentgym.agents.hf_agent import system_prompt
+from agentgym.agents.hf_agent import initial_messages, observation_messages
 from agentgym.train.config import TrainConfig
 
 TASK_PREFIX = "task:"
@@ -20,6 +20,23 @@ def episode_reward(breakdown: dict[str, Any], weights: dict[str, float]) -> floa
     return total
 
 
+def turn_end_token(tok: Any) -> str:
+    """The token that closes an assistant turn: ChatML's `<|im_end|>`, else the tokenizer's EOS."""
+    return "<|im_end|>" if "<|im_end|>" in tok.get_vocab() else tok.eos_token
+
+
+def env_turn_text(tok: Any, conversation: list[dict[str, str]], observation: str, end_token: str) -> str:
+    """The template's text from the end of the agent's turn to the start of its next one (the
+    env's reply in between), read off the chat template rather than written for one format."""
+    before = tok.apply_chat_template(conversation, tokenize=False)
+    after = tok.apply_chat_template(conversation + observation_messages(observation), tokenize=False,
+                                    add_generation_prompt=True)
+    if not after.startswith(before):
+        raise ValueError("The chat template renders earlier turns differently once a turn is added; "
+                         "multi-turn rollouts need a template that only appends.")
+    return before[before.rfind(end_token) + len(end_token):] + after[len(before):]
+
+
 def play_tokens(model: Any, tok: Any, env: Any, task_id: str, seed: int, max_turns: int,
                 max_new_tokens: int = 64, temperature: float = 1.0) -> dict[str, Any]:
     """One sampled episode as token ids: the prompt, then agent tokens (mask 1) interleaved with
@@ -27,9 +44,10 @@ def play_tokens(model: Any, tok: Any, env: Any, task_id: str, seed: int, max_tur
     import torch
 
     obs, info = env.reset(seed=seed, options={"task_id": task_id})
-    messages = [{"role": "system", "content": system_prompt(info)}, {"role": "user", "content": obs}]
+    messages = initial_messages(obs, info)
     prompt_ids = list(tok.apply_chat_template(messages, add_generation_prompt=True, return_dict=True)["input_ids"])
-    end_id = tok.convert_tokens_to_ids("<|im_end|>")
+    end_token = turn_end_token(tok)
+    end_id = tok.convert_tokens_to_ids(end_token)
     completion: list[int] = []
     mask: list[int] = []
     logps: list[float] = []
@@ -40,9 +58,11 @@ def play_tokens(model: Any, tok: Any, env: Any, task_id: str, seed: int, max_tur
             gen = model.generate(context, attention_mask=torch.ones_like(context), do_sample=True, temperature=temperature,
                                  top_k=0, top_p=1.0, max_new_tokens=max_new_tokens, eos_token_id=end_id,
                                  pad_token_id=tok.pad_token_id, output_scores=True, return_dict_in_generate=True)
-        new = gen.sequences[0][context.shape[1]:].tolist()
-        for step, token in enumerate(new):
-            logps.append(float(torch.log_softmax(gen.scores[step][0].float(), -1)[token]))
+        new_ids = gen.sequences[0][context.shape[1]:]
+        if len(new_ids):  # one log-softmax over all generated positions
+            scores = torch.log_softmax(torch.stack(gen.scores)[:, 0].float(), -1)
+            logps += scores.gather(1, new_ids[:, None]).squeeze(1).tolist()
+        new = new_ids.tolist()
         completion += new
         mask += [1] * len(new)
         if not new or new[-1] != end_id:  # cut off: close the turn ourselves, outside the loss
@@ -54,7 +74,9 @@ def play_tokens(model: Any, tok: Any, env: Any, task_id: str, seed: int, max_tur
         breakdown = info["reward_breakdown"]
         if terminated or truncated:
             break
-        env_ids = tok(f"\n<|im_start|>user\n{obs}<|im_end|>\n<|im_start|>assistant\n", add_special_tokens=False)["input_ids"]
+        messages.append({"role": "assistant", "content": text})
+        env_ids = tok(env_turn_text(tok, messages, obs, end_token), add_special_tokens=False)["input_ids"]
+        messages += observation_messages(obs)
         completion += env_ids
         mask += [0] * len(env_ids)
         logps += [0.0] * len(env_ids)
@@ -65,7 +87,7 @@ def play_tokens(model: Any, tok: Any, env: Any, task_id: str, seed: int, max_tur
 COMPONENT_LOGS = ("success", "valid_tool_calls", "slot_precision", "slot_recall", "requests_told", "efficiency", "rule_total")
 
 
-def make_rollout(cfg: TrainConfig, env_factory: Any, tok: Any) -> Any:
+def make_rollout(cfg: TrainConfig, env: Any, tok: Any) -> Any:
     """A TRL rollout_func: every prompt names a task. TRL's sampler already repeats each prompt
     `num_generations` times, so one episode is played per prompt entry."""
     counter = {"n": 0}
@@ -74,7 +96,6 @@ def make_rollout(cfg: TrainConfig, env_factory: Any, tok: Any) -> Any:
         model = trainer.model
         out: dict[str, list[Any]] = {k: [] for k in ("prompt_ids", "completion_ids", "logprobs", "env_mask", "env_reward",
                                                       *COMPONENT_LOGS)}
-        env = env_factory()
         was_training = model.training
         model.eval()
         for prompt in prompts:
@@ -115,41 +136,31 @@ def run_grpo(cfg: TrainConfig, *, progress: bool = True, on_log: Callable[[dict[
     `reward_funcs`: your own TRL reward functions (`f(prompts, completions, **kwargs) -> list[float]`,
     kwargs include `env_reward` and every component), each added with weight 1 to the env reward."""
     from datasets import Dataset
-    from transformers import set_seed
     from trl import GRPOConfig, GRPOTrainer
 
     from agentgym.env import SGDEnv
     from agentgym.store import ExperienceStore
-    from agentgym.train.common import device_args, finish_training, lora_config, metric_callback, snapshot, start_run, version_callback
+    from agentgym.train.common import finish_training, start_run
 
     cfg.validate()
     store = ExperienceStore(cfg.store)
-    probe = SGDEnv(data_dir=cfg.data_dir, split=cfg.split)
-    tasks = [t.task_id for t in probe.tasks][: cfg.max_dialogues or None]
+    env = SGDEnv(data_dir=cfg.data_dir, split=cfg.split, max_turns=cfg.max_turns)  # reset per episode, built once
+    tasks = [t.task_id for t in env.tasks][: cfg.max_dialogues or None]
     if not tasks:
         raise ValueError("No tasks to train on: check data_dir/split/max_dialogues.")
-    set_seed(cfg.seed)
-    model, tok, parent_id, unsloth = start_run(cfg, store)
-    data_info = {"env": f"{cfg.data_dir or 'embedded'}:{cfg.split}", "tasks": len(tasks)}
-    dataset = Dataset.from_list([{"prompt": [{"role": "user", "content": f"{TASK_PREFIX}{t}"}]} for t in tasks])
-    before = snapshot(model)
-    callback = version_callback(store, cfg, parent_id, data_info)
     extra = list(reward_funcs or [])
+    data_info: dict[str, Any] = {"env": f"{cfg.data_dir or 'embedded'}:{cfg.split}", "tasks": len(tasks)}
     if extra:
         data_info["reward_funcs"] = [getattr(f, "__name__", repr(f)) for f in extra]
+    run = start_run(cfg, store, data_info, on_log)
+    dataset = Dataset.from_list([{"prompt": [{"role": "user", "content": f"{TASK_PREFIX}{t}"}]} for t in tasks])
     args = GRPOConfig(
-        output_dir=cfg.output_dir, max_steps=cfg.max_steps, num_generations=cfg.group_size,
-        per_device_train_batch_size=cfg.group_size, learning_rate=cfg.learning_rate, beta=0.0,
-        max_completion_length=cfg.max_length, logging_steps=1, save_steps=cfg.save_steps, save_only_model=True,
-        gradient_checkpointing=False,  # a 135M model fits; checkpointing only doubles the CPU time
-        reward_weights=[1.0] + [0.0] * len(COMPONENT_LOGS) + [1.0] * len(extra), temperature=cfg.temperature,
-        report_to=[], seed=cfg.seed, disable_tqdm=not progress, **device_args())
-    env_factory = lambda: SGDEnv(data_dir=cfg.data_dir, split=cfg.split, max_turns=cfg.max_turns)  # noqa: E731
-    callbacks = [callback] + ([metric_callback(on_log)] if on_log else [])
-    trainer = GRPOTrainer(model=model, reward_funcs=[env_reward, *map(_component_reward, COMPONENT_LOGS), *extra], args=args,
-                          train_dataset=dataset, processing_class=tok, peft_config=lora_config(cfg, unsloth),
-                          rollout_func=make_rollout(cfg, env_factory, tok), callbacks=callbacks)
+        num_generations=cfg.group_size, per_device_train_batch_size=cfg.group_size, beta=0.0,
+        max_completion_length=cfg.max_length, temperature=cfg.temperature,
+        reward_weights=[1.0] + [0.0] * len(COMPONENT_LOGS) + [1.0] * len(extra), **run.trainer_args(progress))
+    trainer = GRPOTrainer(model=run.model, reward_funcs=[env_reward, *map(_component_reward, COMPONENT_LOGS), *extra],
+                          args=args, train_dataset=dataset, processing_class=run.tok, peft_config=run.peft_config,
+                          rollout_func=make_rollout(cfg, env, run.tok), callbacks=run.callbacks)
     result = trainer.train()
     rewards = [h["reward"] for h in trainer.state.log_history if "reward" in h]
-    return finish_training(trainer, result, tok, cfg, store, before, callback, parent_id, data_info,
-                           rewards=rewards, unsloth=unsloth)
+    return finish_training(trainer, result, run, rewards=rewards)

@@ -101,16 +101,26 @@ def load_policy_unsloth(model: str | os.PathLike[str], *, max_seq_length: int = 
     return m, tok
 
 
+def load_tokenizer(model: str | os.PathLike[str] = DEFAULT_POLICY) -> Any:
+    """The policy's tokenizer alone (cheap: training checks its chat template before loading weights)."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(resolve_policy(model))
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    return tok
+
+
+def load_model(model: str | os.PathLike[str] = DEFAULT_POLICY, *, device: str | None = None) -> Any:
+    """The policy's weights in fp32 on `device` (default: CUDA when present)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    m = AutoModelForCausalLM.from_pretrained(resolve_policy(model), dtype=torch.float32)
+    return m.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
 def load_policy(model: str | os.PathLike[str] = DEFAULT_POLICY, *, device: str | None = None) -> tuple[Any, Any]:
     """(model, tokenizer) ready for generation or training (plain transformers; see
     `load_policy_unsloth` for the GPU path)."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    path = resolve_policy(model)
-    tok = AutoTokenizer.from_pretrained(path)
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    m = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
-    m.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-    return m, tok
+    return load_model(model, device=device), load_tokenizer(model)

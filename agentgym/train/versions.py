@@ -6,16 +6,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from agentgym.store import ExperienceStore
-
-
-def _open(store: ExperienceStore | str) -> ExperienceStore:
-    return store if isinstance(store, ExperienceStore) else ExperienceStore(store)
+from agentgym.store import ExperienceStore, as_store
 
 
 def checkpoint_path(store: ExperienceStore | str, agent: str, version: str) -> Path:
     """The folder a registered version was saved to, checked to still hold a model."""
-    st = _open(store)
+    st = as_store(store)
     vid = st.version_id(agent, version)
     row = st.agent_versions().set_index("id").loc[vid]
     config = row["config"] if isinstance(row["config"], dict) else json.loads(row["config"] or "{}")
@@ -44,7 +40,7 @@ def register_base(store: ExperienceStore | str, agent: str = "smollm2-policy", m
     """Register the untrained policy as a version, so it can be evaluated and trained from like any other."""
     from agentgym.train.policy import resolve_policy
 
-    return _open(store).register_agent(agent, version, {"path": str(resolve_policy(model)), "model": model},
+    return as_store(store).register_agent(agent, version, {"path": str(resolve_policy(model)), "model": model},
                                        notes="untrained starting point")
 
 
@@ -59,7 +55,7 @@ def evaluate_version(store: ExperienceStore | str, agent: str, version: str, *, 
 
     if tasks < 1:
         raise ValueError(f"tasks must be at least 1, got {tasks}.")
-    st = _open(store)
+    st = as_store(store)
     vid = st.version_id(agent, version)
     player = agent_obj or load_version(st, agent, version)
     env = RecordEpisodes(SGDEnv(data_dir=data_dir, split=split, max_turns=max_turns), st, agent_version_id=vid)

@@ -11,7 +11,7 @@ from typing import Any, Callable
 import anywidget
 import traitlets
 
-from agentgym.store import ExperienceStore
+from agentgym.store import ExperienceStore, as_store
 from agentgym.workbench import StepSession, episode_turns, find_episodes, judge_record
 from agentgym.workbench.dashboard import dashboard_figures
 
@@ -66,6 +66,8 @@ class Stepper(_View):
         Stepper(store, task_id="1_00000", reveal_goal=True, scale="1-5")
     """
 
+    tasks = traitlets.List([]).tag(sync=True)
+
     def __init__(self, store: ExperienceStore | str = "agentgym-store", *, task_id: str | None = None, seed: int = 0,
                  reveal_goal: bool = False, scale: str = "thumbs", rater: str = "anonymous",
                  session: StepSession | None = None, **session_kwargs: Any) -> None:
@@ -74,6 +76,7 @@ class Stepper(_View):
 
         self.session = session or StepSession(store=store, rater=rater, rating=RatingScale(scale), **session_kwargs)
         s = self.session
+        self.tasks = s.task_ids[:500]  # the task picker's suggestions: sent once, not with every step
         self._handlers = {
             "start": lambda task_id=None, seed=None, reveal_goal=None: s.start(task_id or None, seed, reveal_goal),
             "send": lambda text: s.send(text),
@@ -90,7 +93,7 @@ class JudgeInspector(_View):
 
     def __init__(self, store: ExperienceStore | str, episode_id: str, step_idx: int | None = None) -> None:
         super().__init__(kind="inspector")
-        self.store = store if isinstance(store, ExperienceStore) else ExperienceStore(store)
+        self.store = as_store(store)
         self._handlers = {"show": lambda episode_id=episode_id, step_idx=None: judge_record(self.store, episode_id, step_idx)}
         self.handle({"cmd": "show", "episode_id": episode_id, "step_idx": step_idx})
 
@@ -100,7 +103,7 @@ class TrajectoryBrowser(_View):
 
     def __init__(self, store: ExperienceStore | str = "agentgym-store", **filters: Any) -> None:
         super().__init__(kind="browser")
-        self.store = store if isinstance(store, ExperienceStore) else ExperienceStore(store)
+        self.store = as_store(store)
         self.filters: dict[str, Any] = {}
         self._handlers = {"filter": self._filter, "open": self._open}
         self.handle({"cmd": "filter", **filters})
@@ -114,7 +117,10 @@ class TrajectoryBrowser(_View):
         clean = {k: v for k, v in filters.items() if v not in (None, "")}
         for key in ("min_reward", "max_reward"):
             if key in clean:
-                clean[key] = float(clean[key])
+                try:
+                    clean[key] = float(clean[key])
+                except (TypeError, ValueError):
+                    raise ValueError(f"{key} must be a number, got {clean[key]!r}.") from None
         if "rated" in clean and isinstance(clean["rated"], str):
             clean["rated"] = {"yes": True, "no": False}.get(clean["rated"])
             if clean["rated"] is None:
@@ -129,7 +135,7 @@ class TrajectoryBrowser(_View):
 
 def show_dashboard(store: ExperienceStore | str = "agentgym-store") -> dict[str, Any]:
     """The dashboard's plotly figures, displayed in a notebook (and returned)."""
-    store = store if isinstance(store, ExperienceStore) else ExperienceStore(store)
+    store = as_store(store)
     figs = dashboard_figures(store)
     try:
         from IPython import get_ipython

@@ -18,7 +18,7 @@ def find_episodes(store: ExperienceStore, *, agent: str | None = None, version: 
                          max_reward=max_reward, rated=rated)
     if eps.empty:
         return pd.DataFrame(columns=[*COLUMNS, "ratings"])
-    counts = store.ratings().groupby("episode_id").size() if not eps.empty else pd.Series(dtype=int)
+    counts = store.ratings().groupby("episode_id").size()
     eps = eps[COLUMNS].assign(ratings=eps["id"].map(counts).fillna(0).astype(int))
     return eps.sort_values("started_at", ascending=False).head(limit).reset_index(drop=True)
 

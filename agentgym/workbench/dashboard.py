@@ -5,7 +5,7 @@ from typing import Any
 
 import pandas as pd
 
-from agentgym.store import ExperienceStore
+from agentgym.store import ExperienceStore, human_vs_judge
 
 
 def _label(df: pd.DataFrame) -> pd.Series:
@@ -41,14 +41,11 @@ def dashboard_figures(store: ExperienceStore) -> dict[str, Any]:
                                 title="Success rate and mean reward by version", labels={"label": "agent:version"})
     figs["rewards"] = px.histogram(eps, x="total_reward", color="label", barmode="overlay", nbins=30,
                                    title="Reward distribution", labels={"label": "agent:version"})
-    ratings, verdicts = store.ratings(), store.verdicts()
-    if not ratings.empty and not verdicts.empty:
-        key = ["episode_id", "step_idx"]
-        h = ratings.assign(step_idx=ratings["step_idx"].fillna(-1)).groupby(key)["normalized"].mean()
-        j = verdicts.dropna(subset=["score"]).assign(step_idx=verdicts["step_idx"].fillna(-1)).groupby(key)["score"].mean()
-        pair = pd.concat([h.rename("human"), j.rename("judge")], axis=1).dropna().reset_index()
-        figs["human_vs_judge"] = px.scatter(pair, x="human", y="judge", hover_data=key, range_x=[-0.05, 1.05],
-                                            range_y=[-0.05, 1.05], title=f"Human ratings vs judge scores ({len(pair)} pairs)")
+    pairs = human_vs_judge(store)["pairs"]  # the same join the agreement statistics use
+    if len(pairs):
+        figs["human_vs_judge"] = px.scatter(pairs, x="human", y="judge", hover_data=["episode_id", "step"],
+                                            range_x=[-0.05, 1.05], range_y=[-0.05, 1.05],
+                                            title=f"Human ratings vs judge scores ({len(pairs)} pairs)")
     else:
         figs["human_vs_judge"] = go.Figure(layout={"title": "Human ratings vs judge scores (need both ratings and verdicts)"})
     cost = eps.assign(cost_usd=[episode_cost(c) for c in eps["cost"]])

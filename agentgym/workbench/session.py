@@ -10,8 +10,9 @@ from typing import Any
 import gymnasium as gym
 
 from agentgym.registration import register_envs
-from agentgym.store import ExperienceStore, RecordEpisodes
+from agentgym.store import ExperienceStore, RecordEpisodes, as_store
 from agentgym.store.store import SCALES
+from agentgym.tools import schema_fields
 
 
 @dataclass
@@ -44,8 +45,7 @@ class StepSession:
     rating: RatingScale = field(default_factory=RatingScale)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.store, ExperienceStore):
-            self.store = ExperienceStore(self.store)
+        self.store = as_store(self.store)
         register_envs()
         self.version_id = self.store.register_agent(self.agent, self.version, {"kind": "human via workbench"})
         self.env = RecordEpisodes(gym.make(self.env_id, **self.env_kwargs), self.store, agent_version_id=self.version_id)
@@ -149,10 +149,9 @@ class StepSession:
         forms = []
         for t in self.info.get("tools", []):
             fn = t["function"]
-            params = fn["parameters"]
-            fields = [{"name": k, "required": k in params.get("required", []), "type": p.get("type", "string"),
+            fields = [{"name": k, "required": req, "type": p.get("type", "string"),
                        "choices": [str(c) for c in p.get("enum", [])], "description": p.get("description", "")}
-                      for k, p in params["properties"].items()]
+                      for k, p, req in schema_fields(t)]
             fields.sort(key=lambda f: not f["required"])
             forms.append({"name": fn["name"], "description": fn.get("description", ""), "fields": fields})
         return forms
@@ -166,7 +165,7 @@ class StepSession:
             "goal_lines": goal_lines(self.info.get("goal") or []) if self.reveal_goal else [],
             "tools": self.tool_forms() if self.task_id else [], "can_undo": bool(self.actions),
             "ratings": self.ratings, "scale": self.rating.scale, "scale_values": self.rating.values,
-            "tags": list(self.rating.tags), "task_ids": self.task_ids[:500],
+            "tags": list(self.rating.tags),
         }, default=str))
 
 
