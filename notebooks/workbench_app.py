@@ -37,7 +37,7 @@ def _(mo, store_path):
 @app.cell
 def _(Stepper, mo, store_path):
     stepper = mo.ui.anywidget(Stepper(store_path, seed=0, reveal_goal=True, rater="marimo"))
-    stepper
+    stepper  # noqa: B018 - marimo shows a cell's last expression
     return (stepper,)
 
 

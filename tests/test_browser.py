@@ -1,6 +1,7 @@
 """End to end in a real browser: Debian's Chromium driven by Playwright (no browser download)
-opens the marimo app served by `marimo run`, sends a message, rates the agent's step, and the
-rating is in the experience store. Also: the offline `marimo export html` opens with no CDN."""
+opens the product notebook in JupyterLab and the marimo app served by `marimo run`, sends a
+message, rates the agent's step, and the rating is in the experience store. Also: the offline
+`marimo export html` opens with no CDN."""
 import os
 import shutil
 import socket
@@ -19,8 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "notebooks" / "workbench_app.py"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
-pytestmark = pytest.mark.skipif(not Path(CHROMIUM).exists(),
-                                reason="needs Debian's chromium (apt-get install chromium; .ci/run installs it)")
+pytestmark = [pytest.mark.slow,
+              pytest.mark.skipif(not Path(CHROMIUM).exists(),
+                                 reason="needs Debian's chromium (apt-get install chromium; make test installs it)")]
 
 
 def _free_port() -> int:
@@ -29,11 +31,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _wait_http(port: int, proc: subprocess.Popen, timeout: float = 90) -> None:
+def _wait_http(port: int, proc: subprocess.Popen, timeout: float = 90, log: Path | None = None) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stdout.read() if proc.stdout else ''}")
+            said = log.read_text()[-3000:] if log else proc.stdout.read() if proc.stdout else ""
+            raise RuntimeError(f"server exited: {said}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1):
                 return
@@ -50,37 +53,88 @@ def browser():
         b.close()
 
 
-def test_marimo_app_send_and_rate_lands_in_the_store(tmp_path, browser):
-    store_dir = tmp_path / "store"
+def _send_and_rate(page, message: str):
+    """Type a message in the stepper, send it, tag and rate the agent's step; wait for 'saved'."""
+    page.locator(".ag-input").fill(message)
+    page.locator(".ag-send").click()
+    agent = page.locator(".ag-msg.ag-agent").first
+    agent.wait_for(timeout=60_000)
+    assert "<script>" in agent.locator(".ag-text").inner_text()  # shown as text, never run
+    assert page.evaluate("window.pwned === undefined")
+    agent.locator(".ag-tag", has_text="great").click()
+    agent.locator('.ag-value[data-value="1"]').click()
+    page.locator(".ag-msg.ag-agent .ag-saved", has_text="saved").wait_for(timeout=30_000)
+    roles = page.locator(".ag-msg .ag-role").all_inner_texts()
+    texts = page.locator(".ag-msg .ag-text").all_inner_texts()
+    assert roles and not any(t.startswith(("user:", "tool:")) for t in texts)  # the role is shown once
+
+
+def _one_rating(store_dir, rater: str):
+    with ExperienceStore(store_dir) as store:
+        ratings = store.ratings()
+        steps = store.steps()
+    assert len(ratings) == 1
+    r = ratings.iloc[0]
+    assert r["step_idx"] == 1 and r["value"] == 1.0 and r["rater"] == rater and r["tags"] == ["great"]
+    assert steps[steps["idx"] == 1]["action"].iloc[0].startswith("Hello!")
+
+
+def test_jupyterlab_notebook_stepper_send_and_rate_lands_in_the_store(tmp_path, browser):
+    """The product notebook (02_step_and_rate) in JupyterLab 4: run its stepper cell, use the widget."""
+    work = tmp_path / "lab"
+    work.mkdir()
+    shutil.copy(ROOT / "notebooks" / "02_step_and_rate.ipynb", work / "step.ipynb")
     port = _free_port()
-    env = {**os.environ, "AGENTGYM_STORE": str(store_dir)}
-    proc = subprocess.Popen([sys.executable, "-m", "marimo", "run", str(APP), "--headless", "--host", "127.0.0.1",
-                             "--port", str(port), "--no-token"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp_path / "jcfg"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "jrun"),
+           "JUPYTERLAB_SETTINGS_DIR": str(tmp_path / "jset"), "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "jws")}
+    proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1",
+                             f"--ServerApp.port={port}", f"--ServerApp.root_dir={work}", "--IdentityProvider.token=",
+                             "--ServerApp.password=", "--allow-root", "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+                            env=env, stdout=(tmp_path / "lab.log").open("w"), stderr=subprocess.STDOUT, text=True)
     try:
-        _wait_http(port, proc)
+        _wait_http(port, proc, log=tmp_path / "lab.log")
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(f"http://127.0.0.1:{port}/lab/tree/step.ipynb", wait_until="domcontentloaded")
+        cell = page.locator(".jp-Notebook .jp-CodeCell").first
+        cell.wait_for(timeout=120_000)
+        page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=120_000)
+        prompt = cell.locator(".jp-InputPrompt")
+        for _ in range(10):  # run the stepper cell only; a key press before the page settles can be lost
+            cell.locator(".jp-InputArea-editor").click()
+            page.keyboard.press("Shift+Enter")
+            try:
+                page.wait_for_function("el => /\\[[0-9*]+\\]/.test(el.textContent)", arg=prompt.element_handle(), timeout=5_000)
+                break
+            except sync_api.TimeoutError:
+                continue
+        page.locator(".jp-OutputArea .ag-input").wait_for(timeout=180_000)
+        _send_and_rate(page, "Hello! <script>window.pwned=1</script> Which city are you in?")
+        _one_rating(work / "runs" / "notebook-store", rater="me")
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def test_marimo_app_send_and_rate_lands_in_the_store(tmp_path, browser):
+    store_dir = tmp_path / "agentgym-store"  # the page names the store as a person would: a relative path
+    port = _free_port()
+    env = {**os.environ, "AGENTGYM_STORE": store_dir.name}
+    proc = subprocess.Popen([sys.executable, "-m", "marimo", "run", str(APP), "--headless", "--host", "127.0.0.1",
+                             "--port", str(port), "--no-token"], env=env, cwd=tmp_path,
+                            stdout=(tmp_path / "marimo.log").open("w"), stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_http(port, proc, log=tmp_path / "marimo.log")
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.goto(f"http://127.0.0.1:{port}/", wait_until="domcontentloaded")
         page.locator(".ag-input").wait_for(timeout=90_000)
-        page.locator(".ag-input").fill("Hello! <script>window.pwned=1</script> Which city are you in?")
-        page.locator(".ag-send").click()
-        agent = page.locator(".ag-msg.ag-agent").first
-        agent.wait_for(timeout=60_000)
-        assert "<script>" in agent.locator(".ag-text").inner_text()  # shown as text, never run
-        assert page.evaluate("window.pwned === undefined")
-        agent.locator(".ag-tag", has_text="great").click()
-        agent.locator('.ag-value[data-value="1"]').click()
-        page.locator(".ag-msg.ag-agent .ag-saved", has_text="saved").wait_for(timeout=30_000)
+        _send_and_rate(page, "Hello! <script>window.pwned=1</script> Which city are you in?")
         shot = Path(os.environ.get("AGENTGYM_SCREENSHOT", tmp_path / "workbench.png"))
         shot.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(shot), full_page=False)
-        with ExperienceStore(store_dir) as store:
-            ratings = store.ratings()
-            steps = store.steps()
-        assert len(ratings) == 1
-        r = ratings.iloc[0]
-        assert r["step_idx"] == 1 and r["value"] == 1.0 and r["rater"] == "marimo" and r["tags"] == ["great"]
-        assert steps[steps["idx"] == 1]["action"].iloc[0].startswith("Hello!")
+        _one_rating(store_dir, rater="marimo")
     finally:
         proc.terminate()
         proc.wait(timeout=30)

@@ -1,5 +1,6 @@
 """Thousands of random and malformed actions: nothing escapes step(), every bad one is explained."""
 import json
+import os
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -34,7 +35,7 @@ actions = st.one_of(
 )
 
 
-@settings(max_examples=2500, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=int(os.environ.get("AGENTGYM_FUZZ_EXAMPLES", 2500)), deadline=None, suppress_health_check=list(HealthCheck))
 @given(action=actions, seed=st.integers(0, 50))
 def test_step_never_raises_and_explains_errors(action, seed):
     if ENV.done or ENV.task is None or ENV.turns > 200:

@@ -3,12 +3,13 @@ import pytest
 
 pytest.importorskip("litellm")
 
+from fake_llm_server import FakeLLMServer  # noqa: E402
+
 from agentgym import SGDEnv  # noqa: E402
 from agentgym.agents import ScriptedAgent  # noqa: E402
 from agentgym.llm import LLM  # noqa: E402
 from agentgym.llm.judge import LLMJudge, find_injections, parse_scores, strip_injections  # noqa: E402
 from agentgym.runner import play_episode  # noqa: E402
-from fake_llm_server import FakeLLMServer  # noqa: E402
 
 CRIT = ["helpfulness", "correctness", "policy", "tone"]
 
@@ -69,6 +70,7 @@ def test_injection_detection_and_stripping():
     assert not find_injections("Your table is booked for 7 pm; the score of the game was 3 to 1.")
 
 
+@pytest.mark.slow
 def test_injections_never_raise_the_score_with_the_local_model(tmp_path):
     pytest.importorskip("llama_cpp")
     judge = LLMJudge(LLM(cache=tmp_path / "judge.sqlite", max_tokens=120))

@@ -5,8 +5,9 @@ import pytest
 
 pytest.importorskip("litellm")
 
-from agentgym.llm import LLM, Ledger  # noqa: E402
 from fake_llm_server import FakeLLMServer  # noqa: E402
+
+from agentgym.llm import LLM, Ledger  # noqa: E402
 
 MSG = [{"role": "user", "content": "hi"}]
 

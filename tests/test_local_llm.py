@@ -7,6 +7,8 @@ import pytest
 
 pytest.importorskip("litellm")
 pytest.importorskip("llama_cpp")
+pytestmark = pytest.mark.slow  # make test-fast skips it
+
 
 from agentgym import SGDEnv  # noqa: E402
 from agentgym.agents import ScriptedAgent  # noqa: E402

@@ -11,8 +11,14 @@ import pytest
 from agentgym.agents import NaiveAgent, ScriptedAgent
 from agentgym.runner import run_episodes
 from agentgym.store import (
-    EpisodeRecorder, ExperienceStore, RecordEpisodes, export_chat_jsonl, human_vs_judge, preference_pairs,
-    rater_vs_rater, sft_examples,
+    EpisodeRecorder,
+    ExperienceStore,
+    RecordEpisodes,
+    export_chat_jsonl,
+    human_vs_judge,
+    preference_pairs,
+    rater_vs_rater,
+    sft_examples,
 )
 from agentgym.store import schema as S
 

@@ -6,6 +6,8 @@ import math
 import pytest
 
 pytest.importorskip("trl")
+pytestmark = pytest.mark.slow  # make test-fast skips it
+
 
 from agentgym.cli import main  # noqa: E402
 from agentgym.store import ExperienceStore  # noqa: E402

@@ -45,6 +45,16 @@ def test_tool_form_from_schema_and_call(store):
     assert any(m["role"] == "tool" for m in w.state["chat"])
 
 
+def test_chat_bubbles_carry_the_role_once(store):
+    w = Stepper(store, seed=3)
+    w.handle({"cmd": "send", "text": "Hello, which city?"})
+    w.handle({"cmd": "send", "text": "[finish]"})
+    chat = w.state["chat"]
+    assert {m["role"] for m in chat} >= {"user", "agent", "environment"}
+    for m in chat:  # the label is the role; the text never starts with it again ("user: user: ...")
+        assert not m["text"].startswith(("user:", "tool:", "environment:")), m
+
+
 def test_undo_and_restart_are_deterministic(store):
     w = Stepper(store, seed=5)
     first = w.state["chat"]

@@ -1,11 +1,10 @@
 """Baseline agents and the agent registry used by the CLI."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from agentgym.agents.base import Agent
 from agentgym.agents.scripted import NaiveAgent, ScriptedAgent
-
 
 
 def _hf_agent() -> Agent:

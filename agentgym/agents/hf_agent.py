@@ -58,7 +58,7 @@ class HFAgent:
         self.messages: list[dict[str, str]] = []
 
     @classmethod
-    def from_version(cls, store: Any, agent: str, version: str, **kwargs: Any) -> "HFAgent":
+    def from_version(cls, store: Any, agent: str, version: str, **kwargs: Any) -> HFAgent:
         """The policy saved as `agent`/`version` in the experience store (going back is this call)."""
         from agentgym.train.versions import load_version
 

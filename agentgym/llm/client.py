@@ -15,14 +15,16 @@ import os
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch the price list at import
 
-from agentgym.llm.local import DEFAULT_MODEL, register_local_provider  # noqa: E402
+from agentgym.llm.local import DEFAULT_MODEL, LocalEngine, register_local_provider  # noqa: E402
+from agentgym.llm.probe import LocalEngineUnavailable, installed  # noqa: E402
 from agentgym.store.scrub import scrub  # noqa: E402
 
 Messages = list[dict[str, Any]]
@@ -133,7 +135,7 @@ class LLM:
         self.timeout, self.max_retries, self.backoff = timeout, max_retries, backoff
         self.cache = ResponseCache(default_cache_path() if cache is True else cache) if cache else None
         self.ledger = ledger if ledger is not None else Ledger()
-        if self.model.startswith("local/"):
+        if self.model.startswith("local/") and installed("litellm"):
             register_local_provider()
 
     def config(self) -> dict[str, Any]:
@@ -146,8 +148,6 @@ class LLM:
         return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
 
     def complete(self, messages: Messages, *, role: str = "agent", **overrides: Any) -> LLMResult:
-        import litellm
-
         args = {**self.args, **overrides}
         key = self._key(messages, args)
         start = time.perf_counter()
@@ -158,6 +158,13 @@ class LLM:
                                 0.0, time.perf_counter() - start, cached=True, attempts=0)
                 self.ledger.add(res)
                 return res
+        unavailable = self._unavailable()
+        if unavailable is not None:  # no litellm, or a broken or missing local engine: retrying cannot help
+            res = LLMResult(None, self.model, role, latency_s=time.perf_counter() - start, attempts=0, error=unavailable)
+            self.ledger.add(res)
+            return res
+        import litellm
+
         error = None
         attempts = 0
         for attempt in range(self.max_retries + 1):
@@ -190,6 +197,20 @@ class LLM:
                         error=f"failed after {attempts} attempt(s): {error}")
         self.ledger.add(res)
         return res
+
+    def _unavailable(self) -> str | None:
+        """Why no call can succeed here (litellm missing; for `local/...` models, an in-process engine
+        that is missing or unsafe on this CPU, probed in a child process), or None."""
+        if not installed("litellm"):
+            return "ImportError: LLM calls need litellm: pip install 'agentgym[llm]' (or make llm)."
+        if not self.model.startswith("local/"):
+            return None
+        register_local_provider()
+        try:
+            LocalEngine.get(self.model.split("/", 1)[1])
+        except (ImportError, LocalEngineUnavailable, FileNotFoundError, ValueError) as e:
+            return f"{type(e).__name__}: {e}"
+        return None
 
     def map(self, batch: Iterable[Messages], *, role: str = "agent", max_workers: int = 8, **overrides: Any) -> list[LLMResult]:
         """Many requests at once (threads); results in input order."""

@@ -77,7 +77,7 @@ def build_pairs(corpus: SGDCorpus, n: int = 100, seed: int = 0) -> list[Pair]:
                 break
     per = max(1, n // len(by_kind))
     out: list[Pair] = []
-    for kind, pairs in by_kind.items():
+    for pairs in by_kind.values():
         rng.shuffle(pairs)
         out += pairs[:per]
     return out[:n]

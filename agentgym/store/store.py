@@ -11,8 +11,9 @@ import datetime as dt
 import json
 import os
 import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -92,7 +93,7 @@ class ExperienceStore:
     def close(self) -> None:
         self.engine.dispose()
 
-    def __enter__(self) -> "ExperienceStore":
+    def __enter__(self) -> ExperienceStore:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -301,7 +302,7 @@ class ExperienceStore:
         if rater is not None:
             q = q.where(S.ratings.c.rater == rater)
         df = self._frame(q.order_by(S.ratings.c.id))
-        df["normalized"] = [normalize_rating(s, v) for s, v in zip(df["scale"], df["value"])] if not df.empty else []
+        df["normalized"] = [normalize_rating(s, v) for s, v in zip(df["scale"], df["value"], strict=True)] if not df.empty else []
         return df
 
     def verdicts(self, *, episode_id: str | None = None) -> pd.DataFrame:
@@ -311,7 +312,7 @@ class ExperienceStore:
         return self._frame(q.order_by(S.verdicts.c.id))
 
 
-def as_store(store: "ExperienceStore | str | os.PathLike[str]") -> ExperienceStore:
+def as_store(store: ExperienceStore | str | os.PathLike[str]) -> ExperienceStore:
     """An open store from a store or a location (folder or SQLAlchemy URL), for APIs that take either."""
     return store if isinstance(store, ExperienceStore) else ExperienceStore(store)
 

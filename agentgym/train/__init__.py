@@ -4,7 +4,8 @@ Imports of torch/transformers/trl happen inside the functions, so `import agentg
 and works without the `train` extra (the config can be checked anywhere)."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from agentgym.train.config import TrainConfig
 from agentgym.train.live import LiveCurve

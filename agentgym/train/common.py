@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from agentgym.train.config import CHATML_WITH_GENERATION, TrainConfig
 
@@ -44,7 +45,7 @@ def snapshot(model: Any, n: int = 4) -> dict[str, Any]:
     return {name: p.detach().clone() for name, p in list(model.named_parameters())[:n]}
 
 
-def finish_training(trainer: Any, result: Any, run: "Run", **metrics: Any) -> dict[str, Any]:
+def finish_training(trainer: Any, result: Any, run: Run, **metrics: Any) -> dict[str, Any]:
     """Save `<output_dir>/final`, check the run (finite losses, weights changed), register it as
     an agent version (parent: the last checkpoint), close the store; returns the metrics."""
     cfg, store = run.cfg, run.store

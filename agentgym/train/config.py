@@ -51,7 +51,7 @@ class TrainConfig:
     rewards: dict[str, float] = field(default_factory=lambda: {"rule": 1.0})
 
     @classmethod
-    def load(cls, path: str | Path | None = None, **overrides: Any) -> "TrainConfig":
+    def load(cls, path: str | Path | None = None, **overrides: Any) -> TrainConfig:
         data: dict[str, Any] = {}
         if path is not None:
             text = Path(path).read_text()

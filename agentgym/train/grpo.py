@@ -3,7 +3,8 @@ environment answers (simulated user, tool mocker) until the episode ends; the en
 user's tokens are masked out of the loss (`env_mask`), the episode reward is the reward."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from agentgym.agents.hf_agent import initial_messages, observation_messages
 from agentgym.train.config import TrainConfig

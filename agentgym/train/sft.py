@@ -3,7 +3,8 @@ agent's own conversation format, loss on the assistant's tokens only; every chec
 agent version in the experience store."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from agentgym.train.common import finish_training, start_run
 from agentgym.train.config import TrainConfig

@@ -3,7 +3,8 @@ a system prompt (policy + tools), env observations as user messages (`user: ...`
 the agent's actions as assistant messages (text, or a JSON tool call)."""
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from agentgym.agents.hf_agent import assistant_call, system_prompt
 from agentgym.data.sgd import SGDCorpus
@@ -19,7 +20,7 @@ def sgd_examples(corpus: SGDCorpus, max_dialogues: int | None = None) -> list[di
     out = []
     mocker = ToolMocker(corpus)
     dialogues = corpus.dialogues[:max_dialogues] if max_dialogues else corpus.dialogues
-    for task, d in zip(corpus.tasks, dialogues):
+    for task, d in zip(corpus.tasks, dialogues, strict=False):
         tools = tools_for(corpus, task.services)
         info = {"tools": [t.schema for t in tools.values()],
                 "policy": policy_text([corpus.services[s] for s in task.services])}

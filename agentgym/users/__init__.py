@@ -1,8 +1,8 @@
 """Simulated users."""
 from typing import Any
 
-from agentgym.users.base import User, UserContext, UserTurn
 from agentgym.users.agenda import Persona
+from agentgym.users.base import User, UserContext, UserTurn
 from agentgym.users.goal_user import GoalDrivenUser, UserModel, load_user_model
 from agentgym.users.replay import TraceReplayUser
 

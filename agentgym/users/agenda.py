@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -63,14 +64,14 @@ class AgendaPolicy:
 
     # ---- fitting ---------------------------------------------------------------------------
     @classmethod
-    def fit(cls, tasks: Iterable[Task], dialogues: Iterable[dict[str, Any]], max_depth: int = 12) -> "AgendaPolicy":
+    def fit(cls, tasks: Iterable[Task], dialogues: Iterable[dict[str, Any]], max_depth: int = 12) -> AgendaPolicy:
         from sklearn.tree import DecisionTreeClassifier
 
         tasks_l, dialogues_l = list(tasks), list(dialogues)
         rows, ys = [], []
         up_hits: Counter[str] = Counter()
         up_total: Counter[str] = Counter()
-        for task, dialogue in zip(tasks_l, dialogues_l):
+        for task, dialogue in zip(tasks_l, dialogues_l, strict=True):
             state = UserState(task)
             for sys_acts, user_acts in dialogue_turn_pairs(dialogue):
                 state.observe_system(sys_acts)
@@ -95,7 +96,7 @@ class AgendaPolicy:
 
         policy = cls(tree, names, upfront, default, 0.5)
         # how eagerly to volunteer slots: the cut that best reproduces the training users' acts
-        sample = list(zip(tasks_l, dialogues_l))[:1500]
+        sample = list(zip(tasks_l, dialogues_l, strict=True))[:1500]
         policy.upfront_threshold = max((0.4, 0.5, 0.6, 0.7), key=lambda th: policy._teacher_forced_f1(sample, th))
         return policy
 
@@ -125,7 +126,7 @@ class AgendaPolicy:
         while t.children_left[node] != -1:
             node = t.children_left[node] if f[self.feature_names[t.feature[node]]] <= t.threshold[node] else t.children_right[node]
         votes = t.value[node]  # labels × classes (0/1)
-        return {lab for lab, v in zip(LABELS, votes) if len(v) > 1 and v[1] > v[0]}
+        return {lab for lab, v in zip(LABELS, votes, strict=True) if len(v) > 1 and v[1] > v[0]}
 
     def decide(self, state: UserState, rng: random.Random | None = None, persona: Persona | None = None) -> list[Act]:
         """The user's acts for this turn (not yet applied to the state)."""

@@ -72,7 +72,7 @@ def audit_user(model: UserModel, corpus: SGDCorpus, max_dialogues: int | None = 
     model.nlg.add_services(corpus.services)
     dialogues = corpus.dialogues[:max_dialogues] if max_dialogues else corpus.dialogues
     tasks = corpus.tasks[: len(dialogues)]
-    for task, dialogue in tqdm(list(zip(tasks, dialogues)), desc="dialogues", disable=not progress):
+    for task, dialogue in tqdm(list(zip(tasks, dialogues, strict=True)), desc="dialogues", disable=not progress):
         state = UserState(task)
         static = static_candidates(task, corpus.services)
         rows: list[tuple[str, dict[str, str]]] = []

@@ -37,7 +37,7 @@ class UserModel:
     fitted_on: str
 
     @classmethod
-    def fit(cls, corpus: SGDCorpus) -> "UserModel":
+    def fit(cls, corpus: SGDCorpus) -> UserModel:
         dialogues = corpus.dialogues
         return cls(
             SystemNLU.fit(dialogues, corpus.services),

@@ -7,8 +7,9 @@ import datetime as dt
 import random
 import re
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from agentgym.data.schema import Service
 from agentgym.data.tasks import Act
@@ -63,7 +64,7 @@ class TemplateNLG:
     inform_frames: list[str] = field(default_factory=list)  # slot-agnostic "{X}, please."-style human frames
 
     @classmethod
-    def fit(cls, dialogues: Iterable[dict[str, Any]], services: dict[str, Service]) -> "TemplateNLG":
+    def fit(cls, dialogues: Iterable[dict[str, Any]], services: dict[str, Service]) -> TemplateNLG:
         templates: dict[Signature, list[str]] = defaultdict(list)
         for d in dialogues:
             for turn in d["turns"]:

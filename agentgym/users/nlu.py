@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from functools import lru_cache
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -205,7 +206,7 @@ class SlotScorer:
         return float(1.0 / (1.0 + np.exp(-z)))
 
     @classmethod
-    def fit(cls, examples: list[tuple[list[str], list[str], bool, int]]) -> "SlotScorer":
+    def fit(cls, examples: list[tuple[list[str], list[str], bool, int]]) -> SlotScorer:
         from scipy.sparse import csr_matrix
         from sklearn.linear_model import LogisticRegression
 
@@ -237,7 +238,7 @@ class SystemNLU:
     scorer: SlotScorer | None = None
 
     @classmethod
-    def fit(cls, dialogues: Iterable[dict[str, Any]], services: dict[str, Service]) -> "SystemNLU":
+    def fit(cls, dialogues: Iterable[dict[str, Any]], services: dict[str, Service]) -> SystemNLU:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
         from sklearn.multiclass import OneVsRestClassifier
@@ -277,7 +278,7 @@ class SystemNLU:
         req_idx = [i for i, y in enumerate(acts_y) if "REQUEST" in y]
         S = np.array([[s in slot_y[i] for s in slot_names] for i in req_idx], dtype=int)
         keep = S.sum(axis=0) > 0
-        slot_names = [s for s, k in zip(slot_names, keep) if k]
+        slot_names = [s for s, k in zip(slot_names, keep, strict=True) if k]
         slot_model = LinearTextModel(model().fit([texts[i] for i in req_idx], S[:, keep])) if req_idx and slot_names else None
         words = {}
         for svc in services.values():
@@ -300,7 +301,7 @@ class SystemNLU:
         delex = context_tokens(previous_user_acts) + delexicalize(text, [(s, e) for _, _, s, e in hits])
         probs = self.act_model.predict_proba(delex)
         self.last_confidence = float(probs.max())
-        types = {a for a, p in zip(SYSTEM_ACTS, probs) if p >= 0.5}
+        types = {a for a, p in zip(SYSTEM_ACTS, probs, strict=True) if p >= 0.5}
         if not types:
             types = {SYSTEM_ACTS[int(np.argmax(probs))]}
         acts: list[Act] = []
@@ -342,7 +343,7 @@ class SystemNLU:
         allowed = [s for s in svc.slots if s in self.slot_names]
         out: list[str] = []
         if self.slot_model is not None and allowed:
-            probs = dict(zip(self.slot_names, self.slot_model.predict_proba(delex)))
+            probs = dict(zip(self.slot_names, self.slot_model.predict_proba(delex), strict=True))
             ranked = sorted(allowed, key=lambda s: -probs[s])
             out = [s for s in ranked if probs[s] >= self.slot_threshold] or ([ranked[0]] if probs[ranked[0]] >= 0.2 else [])
         unseen = [s for s in svc.slots if s not in self.slot_names]

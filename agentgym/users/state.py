@@ -115,7 +115,7 @@ class UserState:
         """Apply the user's own acts (predicted, or the real user's in an audit)."""
         self.turn += 1
         self.last_user = {a for _, a, _, _ in acts}
-        for service, act, slot, values in acts:
+        for service, act, _slot, values in acts:
             if act in ("INFORM_INTENT",) and values:
                 p = self.find(service, values[0])
                 if p is not None:

@@ -5,8 +5,9 @@ the widget (`state["error"]`) and kept in `.errors`."""
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import anywidget
 import traitlets

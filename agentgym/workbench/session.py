@@ -79,10 +79,10 @@ class StepSession:
         return self.view()
 
     def _reset(self) -> None:
-        obs, info = self.env.reset(seed=self.seed, options={"task_id": self.task_id, "reveal_goal": self.reveal_goal})
+        _, info = self.env.reset(seed=self.seed, options={"task_id": self.task_id, "reveal_goal": self.reveal_goal})
         self.episode_id = self.env.episode_id
         self.info, self.done, self.ratings = info, False, {}
-        self.chat = [{"idx": 0, "role": "user", "text": obs}]
+        self.chat = self._bubbles(0, info)
 
     def send(self, action: Any) -> dict[str, Any]:
         """Play one agent action (text, a JSON tool call, `[finish]`...) and show what came back."""
@@ -96,15 +96,19 @@ class StepSession:
 
     def _apply(self, action: Any) -> None:
         idx = len(self.actions) + 1
-        obs, _, terminated, truncated, info = self.env.step(action)
+        _, _, terminated, truncated, info = self.env.step(action)
         self.info, self.done = info, bool(terminated or truncated)
         shown = action if isinstance(action, str) else json.dumps(action, ensure_ascii=False)
         self.chat.append({"idx": idx, "role": "agent", "text": shown, "format": info.get("action_format"),
                           "error": info.get("error")})
-        for line in (obs or "").split("\n"):
-            if line.strip():
-                role = "tool" if line.startswith("tool:") else "user"
-                self.chat.append({"idx": idx, "role": role, "text": line})
+        self.chat.extend(self._bubbles(idx, info))
+
+    @staticmethod
+    def _bubbles(idx: int, info: dict[str, Any]) -> list[dict[str, Any]]:
+        """What came back, one bubble per structured message: the role is the bubble's label, never
+        repeated inside its text (the observation string's `user: ...` lines are for agents)."""
+        return [{"idx": idx, "role": m["role"], "text": m.get("content") or ""}
+                for m in info.get("messages", []) if (m.get("content") or "").strip()]
 
     def call_tool(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
         """Call a tool with arguments from the form (empty fields dropped)."""
