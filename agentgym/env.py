@@ -1,46 +1,49 @@
 """SGDEnv: the agent talks to a simulated user and calls mocked services, scored by rules.
 
-One `step` takes one agent action (any format `agentgym.actions` reads). A message goes to the
-user, whose reply is the observation; tool calls go to the mocker, whose results are the
-observation; `[finish]` ends the episode. Bad actions become error observations, never
-exceptions. Same seed and same actions give the same episode, byte for byte.
+    env = gym.make("agentgym/SGD-v0")                           # embedded SGD sample, dev split
+    env = gym.make("agentgym/SGD-v0", task_id="1_00000")        # one task (tau2's gym style)
+    env = gym.make("agentgym/SGD-v0", domain="Restaurants")     # tasks that use a service of this domain
+
+Action space
+    Free text (`Utterance`): a message to the user, a tool call (JSON, `Tool(a='x')`, an OpenAI
+    assistant message with several `tool_calls`) or TauGym's tags (`[search] tools`, `[action]
+    <message>`, `[answer] <tool call>`, `[finish]`).
+Observation
+    The new messages as `role: content` lines: `user: ...`, `tool: {json}`, `environment: ...`.
+Info
+    `agentgym.types.StepInfo`: task_id, turn, messages, tools, policy, user_acts, tool_calls,
+    tool_results, action_format, error, reward_breakdown, cost, user_error, unscored, termination;
+    `goal` with reveal_goal, `history` with include_history, `judge_verdict` when a judge scored.
+Reward
+    The rubric's total (weighted components of `agentgym.reward`, the judge among them), paid when
+    the episode ends; `step_penalty` each step. `success` requires every goal intent done with the
+    right values and no wrong, duplicate or unrequested transaction.
+Episode end
+    Terminated when the user ends the dialogue or the agent sends `[finish]`; truncated at
+    `max_turns` (alias `max_steps`). Same seed, same actions: the same episode, byte for byte.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-import gymnasium as gym
-import orjson
 from gymnasium.error import ResetNeeded
 
-from agentgym.actions import Action, parse_action
+from agentgym.actions import Action
 from agentgym.data.sgd import SGDCorpus, load_sgd
 from agentgym.data.tasks import Task
+from agentgym.episode import DialogueEnv, dumps
 from agentgym.llm.client import LLM, Ledger
 from agentgym.mocker import ToolMocker, ToolResult
 from agentgym.policy import policy_text
 from agentgym.reward import CallIndex, RewardConfig, RuleReward
-from agentgym.spaces import Utterance
 from agentgym.tools import Tool, tools_for
+from agentgym.types import Message, tool_call
 from agentgym.users import GoalDrivenUser, Persona, User, UserContext, UserTurn, load_user_model, make_user
 
-Message = dict[str, Any]
 
-
-def _dumps(obj: Any) -> str:
-    """Compact, key-sorted JSON (deterministic); orjson when it can, json for exotic values."""
-    try:
-        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
-    except (TypeError, orjson.JSONEncodeError):
-        return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=repr)
-
-
-class SGDEnv(gym.Env[str, str]):
-    """A Gymnasium environment over Schema-Guided Dialogue tasks."""
-
-    metadata = {"render_modes": ["ansi"], "render_fps": 1}
+class SGDEnv(DialogueEnv):
+    """A Gymnasium environment over Schema-Guided Dialogue tasks (see the module docstring)."""
 
     def __init__(
         self,
@@ -61,15 +64,26 @@ class SGDEnv(gym.Env[str, str]):
         max_results: int = 5,
         corpus: SGDCorpus | None = None,
         render_mode: str | None = None,
+        task_id: str | None = None,
+        domain: str | None = None,
+        max_steps: int | None = None,
     ) -> None:
-        if max_turns < 1:
-            raise ValueError(f"max_turns must be at least 1, got {max_turns}.")
-        if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}.")
+        if max_steps is not None:  # tau2's and TauGym's name for it
+            max_turns = max_steps
+        if not isinstance(max_turns, int) or isinstance(max_turns, bool) or max_turns < 1:
+            raise ValueError(f"max_turns must be a whole number of at least 1, got {max_turns!r}.")
+        super().__init__(max_turns=max_turns, render_mode=render_mode)
         self.corpus = corpus if corpus is not None else load_sgd(data_dir, split)
-        self.tasks: list[Task] = [self.corpus.task(t) for t in task_ids] if task_ids else list(self.corpus.tasks)
+        ids = [task_id] if task_id is not None else task_ids
+        self.tasks: list[Task] = [self.corpus.task(str(t)) for t in ids] if ids else list(self.corpus.tasks)
+        if domain is not None:
+            self.tasks = [t for t in self.tasks if any(s.split("_")[0].lower() == domain.lower() for s in t.services)]
+            if not self.tasks:
+                domains = sorted({s.split("_")[0] for s in self.corpus.services})
+                raise ValueError(f"No task uses a service of domain {domain!r}; domains: {', '.join(domains)}.")
         if not self.tasks:
             raise ValueError(f"No tasks in {self.corpus.path}.")
+        self.fixed_task = str(task_id) if task_id is not None else None
         self._user_spec = user
         self.user_train_dir = user_train_dir
         self.user_llm, self.user_llm_args = user_llm, dict(user_llm_args or {})
@@ -78,27 +92,24 @@ class SGDEnv(gym.Env[str, str]):
             raise ValueError(f"judge_mode must be 'episode' or 'step', got {judge_mode!r}.")
         self.judge = self._make_judge(judge)
         self.judge_mode = judge_mode
-        self.max_turns = max_turns
         config = RewardConfig(**reward) if isinstance(reward, dict) else reward
         self.reward_fn = RuleReward(self.corpus, config)
         self.reveal_goal = reveal_goal
         self.include_history = include_history
         self.mocker = ToolMocker(self.corpus, max_results=max_results)
-        self.render_mode = render_mode
-        self.observation_space = Utterance()
-        self.action_space = Utterance()
         self._tool_cache: dict[tuple[str, ...], tuple[dict[str, Tool], list[dict[str, Any]], str]] = {}
         self.task: Task | None = None
         self.breakdown: dict[str, float] = {}
         self._clear_episode()
 
+    @property
+    def task_ids(self) -> list[str]:
+        return [t.task_id for t in self.tasks]
+
     def _clear_episode(self) -> None:
         """Everything that belongs to one episode, empty (at construction and at every reset)."""
-        self.history: list[Message] = []
         self.calls: list[ToolResult] = []
         self.agent_messages: list[str] = []
-        self.turns = 0
-        self.done = False
         self._call_index = CallIndex()
         self.user_stated: dict[tuple[str, str], str] = {}  # (service, slot) -> the user's latest value
         self.user_asked: list[tuple[str, str]] = []  # slots the user requested, in order
@@ -162,12 +173,11 @@ class SGDEnv(gym.Env[str, str]):
         hits = [t for t in tools.values() if t.name.lower() == low or t.intent.name.lower() == low]
         return hits[0] if len(hits) == 1 else None
 
-    # ---- gymnasium API ----------------------------------------------------------------
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
-        super().reset(seed=seed)
-        options = options or {}
-        if "task_id" in options and options["task_id"] is not None:
-            self.task = self.corpus.task(str(options["task_id"]))
+    # ---- the episode loop's hooks (agentgym.episode.DialogueEnv) -----------------------
+    def _start(self, options: dict[str, Any]) -> tuple[list[Message], dict[str, Any]]:
+        task_id = options.get("task_id") or self.fixed_task
+        if task_id is not None:
+            self.task = self.corpus.task(str(task_id))
         else:
             self.task = self.tasks[int(self.np_random.integers(len(self.tasks)))]
         if "reveal_goal" in options:
@@ -176,58 +186,47 @@ class SGDEnv(gym.Env[str, str]):
         self.mocker.set_task(self.task, seed=episode_seed)
         self._clear_episode()
         turn = self.user.reset(self.task, episode_seed)
-        new = [self._user_message(turn)]
-        self.breakdown = self._score()
-        info = self._info(new, Action("message", "reset"), user_turn=turn, tool_results=[])
-        return self._render_lines(new), info
+        self._turn: UserTurn | None = turn
+        return [self._user_message(turn)], {"user_acts": turn.acts_as_dicts(), "user_error": turn.error}
 
-    def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
-        if self.task is None:
-            raise ResetNeeded("Call reset() before step().")
-        if self.done:
-            msg = {"role": "environment", "content": "error: the episode is over; call reset() to start a new one"}
-            info = self._info([msg], Action("invalid", "none"), user_turn=None, error=msg["content"][7:], tool_results=[])
-            return msg["content"], 0.0, True, False, info
-        parsed = parse_action(action)
-        self.turns += 1
-        new: list[Message] = []
-        user_turn: UserTurn | None = None
+    def _to_user(self, text: str) -> tuple[list[Message], bool, dict[str, Any]]:
+        self.agent_messages.append(text)
+        context = UserContext(self.agent_messages, list(self.calls), self.turns)
+        turn = self.user.respond(text, context)
+        self._turn = turn
+        return [self._user_message(turn)], turn.done, {"user_acts": turn.acts_as_dicts(), "user_error": turn.error}
+
+    def _to_tools(self, action: Action) -> tuple[list[Message], dict[str, Any]]:
         results: list[ToolResult] = []
-        error: str | None = None
-        terminated = False
-        if parsed.kind == "invalid":
-            error = parsed.error
-            raw = action if isinstance(action, str) else _dumps(action) if isinstance(action, (dict, list)) else repr(action)
-            self.history.append({"role": "assistant", "content": raw[:2000]})
-            new.append(self._env_message(f"error: {error}"))
-        elif parsed.kind == "tool_calls":
-            new.extend(self._run_calls(parsed, results))
-            errors = [r.error for r in results if r.error]
-            error = "; ".join(errors) if errors else None
-        elif parsed.kind == "message":
-            user_turn, msg = self._talk(parsed.text)
-            new.append(msg)
-            terminated = user_turn.done
-        else:  # finish
-            if parsed.text:
-                self.agent_messages.append(parsed.text)
-            self.history.append({"role": "assistant", "content": parsed.text or "[finish]"})
-            new.append(self._env_message("the agent ended the conversation"))
-            terminated = True
-        truncated = not terminated and self.turns >= self.max_turns
-        self.done = terminated or truncated
-        verdict = self._run_judge(parsed)
-        self.breakdown = self._score()
-        reward = self.reward_fn.config.step_penalty + (self.breakdown["total"] if self.done else 0.0)
-        info = self._info(new, parsed, user_turn=user_turn, tool_results=results, error=error)
-        if verdict is not None:
-            info["judge_verdict"] = verdict.to_dict()
-        return self._render_lines(new), float(reward), terminated, truncated, info
+        new = self._run_calls(action, results)
+        errors = [r.error for r in results if r.error]
+        return new, {"tool_calls": [{"name": r.tool, "arguments": r.arguments} for r in results],
+                     "tool_results": [dict(tool=r.tool, ok=r.ok, **r.content) for r in results],
+                     "error": "; ".join(errors) if errors else None}
 
-    def render(self) -> str | None:
-        if self.render_mode != "ansi":
-            return None
-        return self._render_lines(self.history)
+    def _on_finish(self, text: str) -> None:
+        if text:
+            self.agent_messages.append(text)
+
+    def _after_step(self, parsed: Action, extra: dict[str, Any]) -> dict[str, Any]:
+        verdict = self._run_judge(parsed)
+        if verdict is not None:
+            extra["judge_verdict"] = verdict.to_dict()
+        return extra
+
+    def _step_reward(self, breakdown: dict[str, Any]) -> float:
+        return self.reward_fn.config.step_penalty + (breakdown["total"] if self.done else 0.0)
+
+    def _base_info(self) -> dict[str, Any]:
+        if self.task is None:
+            raise ResetNeeded("Call reset() first.")
+        _, schemas, policy = self._tools_for(self.task)
+        info: dict[str, Any] = {"task_id": self.task.task_id, "tools": schemas, "policy": policy, "cost": self.ledger.by_role()}
+        if self.reveal_goal:
+            info["goal"] = self.task.goal_dict()
+        if self.include_history:
+            info["history"] = [dict(m) for m in self.history]
+        return info
 
     # ---- internals --------------------------------------------------------------------
     def _user_message(self, turn: UserTurn) -> Message:
@@ -237,21 +236,9 @@ class SGDEnv(gym.Env[str, str]):
                 self.user_stated[(service, slot)] = values[0]
             elif act == "REQUEST" and slot:
                 self.user_asked.append((service, slot))
-        msg = {"role": "user", "content": turn.text}
+        msg: Message = {"role": "user", "content": turn.text}
         self.history.append(msg)
         return msg
-
-    def _env_message(self, content: str) -> Message:
-        msg = {"role": "environment", "content": content}
-        self.history.append(msg)
-        return msg
-
-    def _talk(self, text: str) -> tuple[UserTurn, Message]:
-        self.agent_messages.append(text)
-        self.history.append({"role": "assistant", "content": text})
-        context = UserContext(self.agent_messages, list(self.calls), self.turns)
-        turn = self.user.respond(text, context)
-        return turn, self._user_message(turn)
 
     def _run_calls(self, parsed: Action, results: list[ToolResult]) -> list[Message]:
         tool_calls = []
@@ -268,9 +255,9 @@ class SGDEnv(gym.Env[str, str]):
                 result = self.mocker.call(tool, call.arguments)
             results.append(result)
             self.calls.append(result)
-            args_text = _dumps(result.arguments) if isinstance(result.arguments, dict) else "{}"
-            tool_calls.append({"id": call_id, "type": "function", "function": {"name": result.tool, "arguments": args_text}})
-            out.append({"role": "tool", "tool_call_id": call_id, "name": result.tool, "content": _dumps({"tool": result.tool, **result.content})})
+            args_text = dumps(result.arguments) if isinstance(result.arguments, dict) else "{}"
+            tool_calls.append(tool_call(call_id, result.tool, args_text))
+            out.append({"role": "tool", "tool_call_id": call_id, "name": result.tool, "content": dumps({"tool": result.tool, **result.content})})
         if parsed.text:
             self.agent_messages.append(parsed.text)
         self.history.append({"role": "assistant", "content": parsed.text or None, "tool_calls": tool_calls})
@@ -302,44 +289,3 @@ class SGDEnv(gym.Env[str, str]):
             if b["judge"] is not None:
                 b["total"] += self.reward_fn.config.weights.get("judge", 0.0) * b["judge"]
         return b
-
-    @staticmethod
-    def _render_lines(messages: list[Message]) -> str:
-        lines = []
-        for m in messages:
-            if m.get("tool_calls"):
-                calls = ", ".join(f"{c['function']['name']}({c['function']['arguments']})" for c in m["tool_calls"])
-                lines.append(f"{m['role']}: {(m.get('content') or '') + ' ' if m.get('content') else ''}[calls] {calls}")
-            else:
-                lines.append(f"{m['role']}: {m.get('content') or ''}")
-        return "\n".join(lines)
-
-    def _info(self, new: list[Message], parsed: Action, *, user_turn: UserTurn | None,
-              tool_results: list[ToolResult], error: str | None = None) -> dict[str, Any]:
-        assert self.task is not None
-        _, schemas, policy = self._tools_for(self.task)
-        info: dict[str, Any] = {
-            "task_id": self.task.task_id,
-            "turn": self.turns,
-            "messages": [dict(m) for m in new],
-            "tools": schemas,
-            "policy": policy,
-            "user_acts": user_turn.acts_as_dicts() if user_turn else [],
-            "tool_calls": [{"name": r.tool, "arguments": r.arguments} for r in tool_results],
-            "tool_results": [dict(tool=r.tool, ok=r.ok, **r.content) for r in tool_results],
-            "action_format": parsed.format,
-            "error": error,
-            "reward_breakdown": dict(self.breakdown),
-            "cost": self.ledger.by_role(),
-            "user_error": user_turn.error if user_turn else None,
-        }
-        info["unscored"] = bool(info["user_error"]) or bool(self.breakdown.get("judge_unscored"))
-        if self.reveal_goal:
-            info["goal"] = self.task.goal_dict()
-        if self.include_history:
-            info["history"] = [dict(m) for m in self.history]
-        return info
-
-    def history_text(self) -> str:
-        """The whole conversation as `role: content` lines."""
-        return self._render_lines(self.history)

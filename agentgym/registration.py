@@ -3,13 +3,19 @@ from __future__ import annotations
 
 from gymnasium.envs.registration import register, registry
 
-ENV_IDS = {
-    "agentgym/SGD-v0": {"user": "goal"},
-    "agentgym/SGD-Replay-v0": {"user": "replay"},
+from agentgym.domains.tau2 import DOMAINS as TAU2_DOMAINS
+
+SGD_ENTRY = "agentgym.env:SGDEnv"
+TAU2_ENTRY = "agentgym.domains.tau2.env:Tau2Env"
+ENV_IDS: dict[str, tuple[str, dict[str, object]]] = {
+    "agentgym/SGD-v0": (SGD_ENTRY, {"user": "goal"}),
+    "agentgym/SGD-Replay-v0": (SGD_ENTRY, {"user": "replay"}),
+    "agentgym/tau2-v0": (TAU2_ENTRY, {}),  # domain= as in tau2's gym
+    **{f"agentgym/tau2-{d}-v0": (TAU2_ENTRY, {"domain": d}) for d in TAU2_DOMAINS},
 }
 
 
 def register_envs() -> None:
-    for env_id, kwargs in ENV_IDS.items():
+    for env_id, (entry, kwargs) in ENV_IDS.items():
         if env_id not in registry:
-            register(id=env_id, entry_point="agentgym.env:SGDEnv", kwargs=dict(kwargs))
+            register(id=env_id, entry_point=entry, kwargs=dict(kwargs))

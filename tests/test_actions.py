@@ -31,15 +31,28 @@ def test_openai_message_with_several_calls():
     assert a.kind == "tool_calls" and [c.id for c in a.calls] == ["c1", "c2"] and a.format == "openai"
 
 
-def test_tagged_forms():
+def test_tagged_forms_mean_what_taugym_means():
+    """Seed 003: [action] talks to the user, [answer] calls a tool, [search] discovers, [finish] ends."""
     assert parse_action("[finish]").kind == "finish"
-    assert parse_action("[answer] It is at 5 pm.").text == "It is at 5 pm."
-    s = parse_action('[search] {"name": "A", "arguments": {}}')
-    assert s.kind == "tool_calls" and s.format == "search"
-    act = parse_action("[action] Book(a='1')")
-    assert act.kind == "tool_calls" and act.format == "action"
-    bad = parse_action("[search] restaurants in town")
-    assert bad.kind == "invalid" and "[search] must be followed by a tool call" in bad.error
+    talk = parse_action("[action] Hello! How can I help you today?")
+    assert talk.kind == "message" and talk.text == "Hello! How can I help you today?" and talk.format == "tagged"
+    call = parse_action('[answer] {"name": "get_user_details", "arguments": {"user_id": "user_123"}}')
+    assert call.kind == "tool_calls" and call.calls[0].name == "get_user_details" and call.calls[0].arguments == {"user_id": "user_123"}
+    short = parse_action('[answer] get_order_details {"order_id": "ORD001"}')
+    assert short.kind == "tool_calls" and short.calls[0].name == "get_order_details" and short.calls[0].arguments == {"order_id": "ORD001"}
+    fn = parse_action("[answer] Book(a='1')")
+    assert fn.kind == "tool_calls" and fn.calls[0].arguments == {"a": "1"}
+    for query in ("tools", "help", "flights to Paris"):
+        s = parse_action(f"[search] {query}")
+        assert s.kind == "search" and s.text == query
+    assert parse_action("[search]").text == "tools"
+
+
+def test_malformed_tags_are_errors_that_show_the_four_forms():
+    for raw in ("[answer] It is at 5 pm.", "[answer] get_order {not json}", "[action]", "[bogus] hi", "[ACTON] typo"):
+        a = parse_action(raw)
+        assert a.kind == "invalid", raw
+        assert "[search]" in a.error and "[action]" in a.error and "[answer]" in a.error and "[finish]" in a.error, raw
 
 
 def test_bad_inputs_become_invalid_with_a_reason():

@@ -8,7 +8,7 @@ from typing import Any
 
 from agentgym.agents.hf_agent import assistant_call, system_prompt
 from agentgym.data.sgd import SGDCorpus
-from agentgym.env import _dumps
+from agentgym.episode import dumps
 from agentgym.mocker import ToolMocker
 from agentgym.policy import policy_text
 from agentgym.tools import tools_for
@@ -39,7 +39,7 @@ def sgd_examples(corpus: SGDCorpus, max_dialogues: int | None = None) -> list[di
                     continue
                 res = mocker.call(tools[name], dict(call["parameters"]))
                 messages.append({"role": "assistant", "content": assistant_call(name, dict(call["parameters"]))})
-                messages.append({"role": "user", "content": f"tool: {_dumps({'tool': name, **res.content})}"})
+                messages.append({"role": "user", "content": f"tool: {dumps({'tool': name, **res.content})}"})
             messages.append({"role": "assistant", "content": turn["utterance"]})
         out.append({"messages": messages, "task_id": task.task_id})
     return out

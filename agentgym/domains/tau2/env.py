@@ -1,0 +1,246 @@
+"""Tau2Env: tau2-bench's domains as agentgym environments, in-process (no orchestrator thread).
+
+    env = gym.make("agentgym/tau2-airline-v0")                       # or tau2-retail, tau2-telecom, tau2-mock
+    env = gym.make("agentgym/tau2-v0", domain="telecom", task_id=..., solo_mode=True)
+    obs, info = env.reset(seed=0, options={"task_id": "0"})
+
+Action space
+    Free text (`Utterance`): a message to the user, a tool call (JSON, `tool(a='x')`, an OpenAI
+    assistant message) or a TauGym tag (`[search] tools`, `[action] <message>`, `[answer] <tool call>`,
+    `[finish]`). Calling the `done` tool or `[finish]` ends the episode (an agent stop).
+Observation
+    The new messages as `role: content` lines: `user: ...` (the simulated user), `tool: ...` (tau2's
+    tool response; a tool exception reads `Error: ...` and the episode goes on), `environment: ...`
+    (errors in the action, `[search]` answers, the end). With `all_messages_as_observation=True`,
+    the whole conversation so far.
+Info
+    agentgym's `StepInfo` (`agentgym.types`) plus tau2 gym's keys: `tools` (OpenAI schemas, with
+    `done`), `policy`, `task` (tau2's task as JSON), `simulation_run` (tau2's `SimulationRun` JSON,
+    once the episode ends), `reward_info` (tau2's `RewardInfo`: db, env assertions, action and
+    communicate checks, reward basis).
+Reward
+    tau2's reward, exactly (`agentgym.domains.tau2.reward`), paid once when the episode ends: 0 unless
+    it ended by an agent or user stop. `reward_breakdown` has db, env_assertion, action, communicate
+    (None where not in the task's basis), success and total. In [0, 1] (TauGym's `normalize_rewards`).
+Episode end
+    Terminated by `[finish]` / `done` (agent stop) or the user's `###STOP###`, `###TRANSFER###`,
+    `###OUT-OF-SCOPE###` (user stop); truncated at `max_steps` agent actions (tau2's `max_steps`).
+"""
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from agentgym.actions import Action
+from agentgym.domains.tau2.domain import check_domain, get_task, tasks
+from agentgym.domains.tau2.reward import breakdown_of, tau2_reward
+from agentgym.domains.tau2.user import LLMTau2User, OfflineTau2User
+from agentgym.domains.tau2.world import Tau2World
+from agentgym.episode import DialogueEnv, dumps
+from agentgym.types import Message, render_messages, tool_call
+
+GREETING = "Hi! How can I help you today?"  # tau2's orchestrator opens every conversation with it
+DONE_SCHEMA = {"type": "function", "function": {"name": "done", "description": "Call this function when you are done with the task.",
+                                                "parameters": {"type": "object", "properties": {}, "required": []}}}
+
+
+class Tau2Env(DialogueEnv):
+    """A tau2-bench domain as a Gymnasium environment; see the module docstring for the spaces,
+    info keys, reward and episode end."""
+
+    def __init__(self, domain: str = "airline", task_id: str | None = None, solo_mode: bool = False, user: Any = "offline",
+                 user_llm: str | None = None, user_llm_args: dict[str, Any] | None = None, max_steps: int = 100,
+                 all_messages_as_observation: bool = False, task_ids: list[str] | None = None, include_history: bool = False,
+                 user_model: str | None = None, user_provider: str | None = None, normalize_rewards: bool = True,
+                 render_mode: str | None = None) -> None:
+        check_domain(domain, solo_mode)
+        if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:
+            raise ValueError(f"max_steps must be a whole number of at least 1, got {max_steps!r}.")
+        super().__init__(max_turns=max_steps, render_mode=render_mode)
+        self.domain, self.solo_mode = domain, bool(solo_mode)
+        self.world = Tau2World(domain, self.solo_mode)
+        self.all_tasks = {t.id: t for t in tasks(domain)}
+        ids = [task_id] if task_id is not None else (list(task_ids) if task_ids else list(self.all_tasks))
+        for tid in ids:
+            get_task(domain, str(tid))  # unknown id: a message listing what exists
+        self.task_ids = [str(t) for t in ids]
+        if self.solo_mode:
+            missing = [t for t in self.task_ids if self.all_tasks[t].ticket is None]
+            if missing:
+                raise ValueError(f"Solo mode needs tasks with a ticket; {len(missing)} of these have none (e.g. {missing[0]}).")
+        self.fixed_task = str(task_id) if task_id is not None else None
+        if user_model is not None:  # TauGym's names
+            user, user_llm = "llm", f"{user_provider}/{user_model}" if user_provider else user_model
+        self.user_llm, self.user_llm_args = user_llm, dict(user_llm_args or {})
+        self.user = self._make_user(user)
+        self.all_messages_as_observation = all_messages_as_observation
+        self.include_history = include_history
+        self.normalize_rewards = normalize_rewards
+        env = self.world.env
+        tools = env.get_tools() + (env.get_user_tools() if self.solo_mode and env.user_tools is not None else [])
+        self.schemas = [t.openai_schema for t in tools] + [DONE_SCHEMA]
+        self.tool_names = {t.name for t in tools}
+        self.user_tools = env.get_user_tools() if env.user_tools is not None and not self.solo_mode else []
+        self.policy = env.get_policy()
+        self.task: Any = None
+        self.trajectory: list[Any] = []
+        self.reward_info: dict[str, Any] = {}
+
+    def _make_user(self, spec: Any) -> Any:
+        if spec in ("offline", "tau2-offline", None):
+            return OfflineTau2User()
+        if spec in ("llm", "tau2-llm"):
+            from agentgym.llm import LLM
+
+            return LLMTau2User(LLM(self.user_llm, **({"temperature": 0.0, "max_tokens": 200} | self.user_llm_args)))
+        if isinstance(spec, str):
+            raise ValueError(f"Unknown tau2 user {spec!r}; use 'offline' (default, no LLM), 'llm' (any litellm model via "
+                             "user_llm=...), or a user object with reset() and respond().")
+        if not (hasattr(spec, "reset") and hasattr(spec, "respond")):
+            raise TypeError(f"user must be 'offline', 'llm' or an object with reset() and respond(), got {type(spec).__name__}.")
+        return spec
+
+    # ---- hooks ------------------------------------------------------------------------------
+    def _start(self, options: dict[str, Any]) -> tuple[list[Message], dict[str, Any]]:
+        from tau2.data_model.message import AssistantMessage
+
+        tid = options.get("task_id") or self.fixed_task
+        if tid is None:
+            tid = self.task_ids[int(self.np_random.integers(len(self.task_ids)))]
+        self.task = get_task(self.domain, str(tid))
+        seed = int(self.np_random.integers(2**31 - 1))
+        self.world.gold(self.task)  # cached before the episode touches the DB
+        self.world.reset(self.task)
+        init = self.task.initial_state
+        self.trajectory = list(init.message_history or []) if init is not None else []
+        self.reward_info = {}
+        if self.solo_mode:
+            msg = self._env_message(f"ticket: {self.task.ticket}")
+            return [msg], {}
+        self.trajectory.append(AssistantMessage(role="assistant", content=GREETING, timestamp=None))
+        self.history.append({"role": "assistant", "content": GREETING})
+        turn = self.user.reset(self.task, seed, call_tool=self._user_tool, user_tools=self.user_tools)
+        return self._user_said(turn), {}
+
+    def _to_user(self, text: str) -> tuple[list[Message], bool, dict[str, Any]]:
+        from tau2.data_model.message import AssistantMessage
+
+        if self.solo_mode:
+            return [self._env_message("error: solo mode has no user to talk to; call the tools, then `done`")], False, \
+                {"error": "solo mode has no user"}
+        self.trajectory.append(AssistantMessage(role="assistant", content=text, timestamp=None))
+        turn = self.user.respond(text)
+        new = self._user_said(turn)
+        return new, turn.done, {"user_error": turn.error}
+
+    def _user_said(self, turn: Any) -> list[Message]:
+        from tau2.data_model.message import UserMessage
+
+        self.trajectory.extend(self._pending_user_calls)
+        self._pending_user_calls = []
+        self.trajectory.append(UserMessage(role="user", content=turn.text, timestamp=None))
+        msg: Message = {"role": "user", "content": turn.text}
+        self.history.append(msg)
+        return [msg]
+
+    _pending_user_calls: list[Any] = []
+
+    def _user_tool(self, name: str, arguments: dict[str, Any]) -> str:
+        """A user tool call made by the simulated user (telecom): runs on the same DBs, recorded as tau2 does."""
+        from tau2.data_model.message import ToolCall, UserMessage
+
+        call = ToolCall(id=f"user_{len(self.trajectory)}_{len(self._pending_user_calls)}", name=name, arguments=arguments,
+                        requestor="user")
+        response = self.world.call(call)
+        self._pending_user_calls = [*self._pending_user_calls,
+                                    UserMessage(role="user", content=None, tool_calls=[call], timestamp=None),
+                                    response.model_copy(update={"timestamp": None})]
+        return response.content
+
+    def _to_tools(self, action: Action) -> tuple[list[Message], dict[str, Any]]:
+        from tau2.data_model.message import AssistantMessage, ToolCall
+
+        calls, out, records, results = [], [], [], []
+        stop = False
+        for i, c in enumerate(action.calls):
+            call_id = c.id or f"call_{self.turns}_{i}"
+            args = c.arguments if isinstance(c.arguments, dict) else None
+            if c.name == "done":
+                stop = True
+                continue
+            if args is None:
+                content = f"Error: the arguments of {c.name} must be a JSON object, got {type(c.arguments).__name__}"
+                calls.append(ToolCall(id=call_id, name=c.name, arguments={}, requestor="assistant"))
+                response = None
+            elif c.name not in self.tool_names:
+                content = f"Error: Tool '{c.name[:100]}' not found. Available tools: {', '.join(sorted(self.tool_names))}"
+                calls.append(ToolCall(id=call_id, name=c.name[:100], arguments=args, requestor="assistant"))
+                response = None
+            else:
+                call = ToolCall(id=call_id, name=c.name, arguments=args, requestor="assistant")
+                calls.append(call)
+                response = self.world.call(call)
+                content = response.content
+            records.append({"name": c.name[:100], "arguments": args if args is not None else {}})
+            results.append({"tool": c.name[:100], "ok": not content.startswith("Error:"), "content": content})
+            out.append((call_id, c.name[:100], content, response))
+        if calls:
+            self.trajectory.append(AssistantMessage(role="assistant", content=action.text or None, tool_calls=calls, timestamp=None))
+        from tau2.data_model.message import ToolMessage
+
+        msgs: list[Message] = []
+        for call_id, name, content, response in out:
+            tm = response.model_copy(update={"timestamp": None}) if response is not None else ToolMessage(
+                id=call_id, content=content, requestor="assistant", role="tool", error=True, timestamp=None)
+            self.trajectory.append(tm)
+            msgs.append({"role": "tool", "tool_call_id": call_id, "name": name, "content": content})
+        self.history.append({"role": "assistant", "content": action.text or None,
+                             "tool_calls": [tool_call(cid, n, dumps(r["arguments"])) for (cid, n, _, _), r in zip(out, records, strict=True)]
+                             + ([tool_call("done", "done", "{}")] if stop else [])})
+        self.history.extend(msgs)
+        if stop:
+            self._on_finish(action.text)
+            msgs.append(self._env_message("the agent ended the conversation"))
+            self.termination = "agent_stop"
+        errors = [r["content"] for r in results if not r["ok"]]
+        return msgs, {"tool_calls": records, "tool_results": results, "error": "; ".join(errors)[:1000] if errors else None}
+
+    def _on_finish(self, text: str) -> None:
+        from tau2.data_model.message import AssistantMessage
+
+        self.trajectory.append(AssistantMessage(role="assistant", content="###STOP###", timestamp=None))
+
+    def _score(self) -> dict[str, Any]:
+        if not self.done:
+            return breakdown_of(0.0, {})
+        reward, self.reward_info = tau2_reward(self.world, self.task, self.trajectory, self.termination)
+        return breakdown_of(reward, self.reward_info)
+
+    def _base_info(self) -> dict[str, Any]:
+        info: dict[str, Any] = {"task_id": self.task.id if self.task is not None else None, "tools": self.schemas,
+                                "policy": self.policy, "task": self.task,  # tau2's Task object, as tau2's gym gives it
+                                "reward_info": copy.deepcopy(self.reward_info), "simulation_run": self._simulation_run() if self.done else "{}"}
+        if self.include_history:
+            info["history"] = [dict(m) for m in self.history]
+        return info
+
+    def _simulation_run(self) -> str:
+        from tau2.data_model.simulation import RewardInfo, SimulationRun
+
+        run = SimulationRun(id=f"{self.domain}-{self.task.id}", task_id=self.task.id, timestamp="", start_time="", end_time="",
+                            duration=0.0, termination_reason=self.termination or "max_steps", messages=self.trajectory,
+                            reward_info=RewardInfo.model_validate(self.reward_info) if self.reward_info else None)
+        return run.model_dump_json()
+
+    def step(self, action: Any) -> tuple[str, float, bool, bool, Any]:
+        obs, reward, terminated, truncated, info = super().step(action)
+        if self.all_messages_as_observation:
+            obs = render_messages(self.history)
+        return obs, reward, terminated, truncated, info
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, Any]:
+        self._pending_user_calls = []
+        obs, info = super().reset(seed=seed, options=options)
+        if self.all_messages_as_observation:
+            obs = render_messages(self.history)
+        return obs, info

@@ -1,0 +1,190 @@
+"""The episode loop every agentgym environment shares (SGD and tau2 alike).
+
+One `step` takes one agent action in any format `agentgym.actions` reads. A message goes to the
+user, whose reply is the observation; tool calls run, and their results are the observation;
+`[search] ...` answers with the tools (TauGym's discovery); `[finish]` ends the episode. A bad
+action becomes an `environment: error: ...` observation, never an exception. A domain subclass
+says how to start a task, how the user answers, how tools run, and how an episode is scored.
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import gymnasium as gym
+import orjson
+from gymnasium.error import ResetNeeded
+
+from agentgym.actions import TAG_FORMS, Action, parse_action
+from agentgym.spaces import Utterance
+from agentgym.types import Message, StepInfo, render_messages
+
+HELP = ("How to act, one action per step: a plain message goes to the user; a tool call is JSON "
+        '{"name": "tool", "arguments": {...}}, tool(arg=\'value\'), or an OpenAI assistant message with tool_calls. '
+        "TauGym's tags work too: " + TAG_FORMS + ". `[search] tools` lists the tools; `[search] <words>` finds tools by name "
+        "or description.")
+
+
+def dumps(obj: Any) -> str:
+    """Compact, key-sorted JSON (deterministic); orjson when it can, json for exotic values."""
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=repr)
+
+
+def describe_tools(schemas: list[dict[str, Any]], query: str) -> str:
+    """TauGym's `[search]`: `tools` lists every tool, `help` explains the actions, else tools matching the words."""
+    q = query.strip().lower()
+    if q in ("help", "?", "how"):
+        return HELP
+    lines = []
+    words = [w for w in re.findall(r"[a-z0-9]+", q) if w not in ("tools", "tool", "all", "available", "functions", "list")]
+    for s in schemas:
+        fn = s.get("function", s)
+        params = fn.get("parameters", {}).get("properties", {})
+        required = set(fn.get("parameters", {}).get("required", []))
+        text = f"{fn['name']} {fn.get('description', '')} {' '.join(params)}".lower()
+        if words and not any(w in text for w in words):
+            continue
+        args = ", ".join(f"{p}{'' if p in required else '?'}" for p in params)
+        desc = " ".join(str(fn.get("description", "")).split())[:160]
+        lines.append(f"- {fn['name']}({args}): {desc}")
+    if not lines:
+        return f"no tool matches {query!r}; `[search] tools` lists all {len(schemas)} tools"
+    return f"{len(lines)} tool(s):\n" + "\n".join(lines)
+
+
+class DialogueEnv(gym.Env[str, str]):
+    """Base class: the shared reset/step loop. Subclasses implement the `_hooks`."""
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
+
+    def __init__(self, max_turns: int, render_mode: str | None = None) -> None:
+        if render_mode not in (None, "ansi"):
+            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}.")
+        self.max_turns = max_turns
+        self.render_mode = render_mode
+        self.observation_space = Utterance()
+        self.action_space = Utterance()
+        self.history: list[Message] = []
+        self.turns = 0
+        self.done = False
+        self.termination: str | None = None
+        self.started = False
+
+    # ---- hooks a domain implements ------------------------------------------------------
+    def _start(self, options: dict[str, Any]) -> tuple[list[Message], dict[str, Any]]:
+        """Pick the task (options["task_id"] or seeded random), reset the domain; append the opening
+        messages to `history` and return them, with extra info."""
+        raise NotImplementedError
+
+    def _to_user(self, text: str) -> tuple[list[Message], bool, dict[str, Any]]:
+        """The agent said `text`: the user's reply messages, whether the user ended it, extra info."""
+        raise NotImplementedError
+
+    def _to_tools(self, action: Action) -> tuple[list[Message], dict[str, Any]]:
+        """Run the calls: tool messages (appended to history by the hook), extra info (tool_calls, tool_results, error)."""
+        raise NotImplementedError
+
+    def _on_finish(self, text: str) -> None:
+        """The agent ended the episode (`[finish]` or a stop tool)."""
+
+    def _score(self) -> dict[str, Any]:
+        """The reward breakdown now (with `total`)."""
+        raise NotImplementedError
+
+    def _step_reward(self, breakdown: dict[str, Any]) -> float:
+        return float(breakdown.get("total") or 0.0) if self.done else 0.0
+
+    def _base_info(self) -> dict[str, Any]:
+        """Keys of every step's info for this domain (task_id, tools, policy, ...)."""
+        raise NotImplementedError
+
+    # ---- gymnasium API ----------------------------------------------------------------
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, StepInfo]:
+        super().reset(seed=seed)
+        self.history, self.turns, self.done, self.termination = [], 0, False, None
+        new, extra = self._start(dict(options or {}))
+        self.started = True
+        self.breakdown = self._score()
+        return render_messages(new), self._info(new, "reset", extra)
+
+    def step(self, action: Any) -> tuple[str, float, bool, bool, StepInfo]:
+        if not self.started:
+            raise ResetNeeded("Call reset() before step().")
+        if self.done:
+            msg: Message = {"role": "environment", "content": "error: the episode is over; call reset() to start a new one"}
+            return msg["content"] or "", 0.0, True, False, self._info([msg], "none", {"error": msg["content"][7:]})
+        parsed = parse_action(action)
+        self.turns += 1
+        extra: dict[str, Any] = {}
+        terminated = False
+        if parsed.kind == "invalid":
+            raw = action if isinstance(action, str) else dumps(action) if isinstance(action, (dict, list)) else repr(action)
+            self.history.append({"role": "assistant", "content": raw[:2000]})
+            new = [self._env_message(f"error: {parsed.error}")]
+            extra["error"] = parsed.error
+        elif parsed.kind == "search":
+            self.history.append({"role": "assistant", "content": f"[search] {parsed.text}"})
+            new = [self._env_message(describe_tools(self._base_info().get("tools", []), parsed.text))]
+        elif parsed.kind == "tool_calls":
+            new, extra = self._to_tools(parsed)
+            terminated = self.termination is not None  # a stop tool ends it
+        elif parsed.kind == "message":
+            self.history.append({"role": "assistant", "content": parsed.text})
+            new, terminated, extra = self._to_user(parsed.text)
+            if terminated and self.termination is None:
+                self.termination = "user_stop"
+        else:  # finish
+            self.history.append({"role": "assistant", "content": parsed.text or "[finish]"})
+            self._on_finish(parsed.text)
+            new = [self._env_message("the agent ended the conversation")]
+            self.termination = "agent_stop"
+            terminated = True
+        truncated = not terminated and self.turns >= self.max_turns
+        if truncated:
+            self.termination = "max_steps"
+        self.done = terminated or truncated
+        extra = self._after_step(parsed, extra)
+        self.breakdown = self._score()
+        reward = self._step_reward(self.breakdown)
+        return render_messages(new), float(reward), terminated, truncated, self._info(new, parsed.format, extra)
+
+    def _after_step(self, parsed: Action, extra: dict[str, Any]) -> dict[str, Any]:
+        """Anything a domain does after every step (a judge, say); returns extra info."""
+        return extra
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi":
+            return None
+        return render_messages(self.history)
+
+    def history_text(self) -> str:
+        """The whole conversation as `role: content` lines."""
+        return render_messages(self.history)
+
+    # ---- shared internals -------------------------------------------------------------
+    def _env_message(self, content: str) -> Message:
+        msg: Message = {"role": "environment", "content": content}
+        self.history.append(msg)
+        return msg
+
+    def _info(self, new: list[Message], action_format: str, extra: dict[str, Any]) -> StepInfo:
+        info: dict[str, Any] = {
+            "turn": self.turns,
+            "messages": [dict(m) for m in new],
+            "user_acts": [],
+            "tool_calls": [],
+            "tool_results": [],
+            "action_format": action_format,
+            "error": None,
+            "reward_breakdown": dict(self.breakdown),
+            "termination": self.termination,
+            "user_error": None,
+        }
+        info.update(self._base_info())
+        info.update(extra)
+        info["unscored"] = bool(info.get("user_error")) or bool(self.breakdown.get("judge_unscored"))
+        return info  # type: ignore[return-value]

@@ -1,0 +1,96 @@
+"""One registry for every pluggable part: domains, users, agents, judges and reward components
+(tau2-bench's `registry.py` is the model). Entries are import paths resolved on first use, so
+registering costs nothing and a heavy optional part (tau2, an LLM) loads only when asked for.
+
+    from agentgym.registry import registry
+    registry.names("domain")                    # ['sgd', 'tau2-airline', 'tau2-mock', ...]
+    registry.get("user", "goal")                # the class
+    registry.register("agent", "mine", "my_pkg.agents:MyAgent", help="...")
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
+KINDS = ("domain", "user", "agent", "judge", "reward")
+
+
+@dataclass(frozen=True)
+class Entry:
+    kind: str
+    name: str
+    target: Any  # an object, or "module:attribute" resolved on first use
+    help: str = ""
+
+
+class Registry:
+    def __init__(self) -> None:
+        self._entries: dict[str, dict[str, Entry]] = {k: {} for k in KINDS}
+
+    def register(self, kind: str, name: str, target: Any, *, help: str = "", replace: bool = False) -> None:
+        if kind not in self._entries:
+            raise ValueError(f"Unknown registry kind {kind!r}; kinds: {', '.join(KINDS)}.")
+        if name in self._entries[kind] and not replace:
+            raise ValueError(f"A {kind} named {name!r} is registered already; pass replace=True to override it.")
+        self._entries[kind][name] = Entry(kind, name, target, help)
+
+    def names(self, kind: str) -> list[str]:
+        return sorted(self._entries[kind])
+
+    def entry(self, kind: str, name: str) -> Entry:
+        if kind not in self._entries:
+            raise ValueError(f"Unknown registry kind {kind!r}; kinds: {', '.join(KINDS)}.")
+        if name not in self._entries[kind]:
+            raise KeyError(f"Unknown {kind} {name!r}; registered: {', '.join(self.names(kind))}.")
+        return self._entries[kind][name]
+
+    def get(self, kind: str, name: str) -> Any:
+        target = self.entry(kind, name).target
+        if isinstance(target, str) and ":" in target:
+            module, attr = target.split(":", 1)
+            return getattr(importlib.import_module(module), attr)
+        return target
+
+    def table(self) -> list[dict[str, str]]:
+        """Every entry, for people: kind, name, what it is."""
+        return [{"kind": e.kind, "name": e.name, "help": e.help} for k in KINDS for e in self._entries[k].values()]
+
+
+registry = Registry()
+
+# ---- what ships with agentgym -----------------------------------------------------------------
+_TAU2 = {"airline": "flights, reservations, baggage (50 tasks)", "retail": "orders, returns, exchanges (114 tasks)",
+         "telecom": "mobile service and tech support with user-side device tools (114 tasks; solo mode)",
+         "mock": "a tiny task tracker (9 tasks; solo mode)"}
+registry.register("domain", "sgd", "agentgym.env:SGDEnv", help="Schema-Guided Dialogue: 20 services, mocked from recorded results")
+for _d, _help in _TAU2.items():
+    registry.register("domain", f"tau2-{_d}", "agentgym.domains.tau2.env:Tau2Env", help=f"tau2-bench {_d}: {_help}")
+
+registry.register("user", "goal", "agentgym.users.goal_user:GoalDrivenUser", help="SGD: offline goal-driven user (NLU → agenda → NLG)")
+registry.register("user", "replay", "agentgym.users.replay:ReplayUser", help="SGD: the recorded user turns in order")
+registry.register("user", "llm", "agentgym.users.llm_user:LLMUser", help="SGD: an LLM plays the user from the goal")
+registry.register("user", "hybrid", "agentgym.users.llm_user:HybridUser", help="SGD: offline policy picks acts, an LLM words them")
+registry.register("user", "tau2-offline", "agentgym.domains.tau2.user:OfflineTau2User",
+                  help="tau2: offline user from the task's instructions (known_info, never unknown_info)")
+registry.register("user", "tau2-llm", "agentgym.domains.tau2.user:LLMTau2User",
+                  help="tau2: an LLM user with tau2's guidelines (###STOP###, ###TRANSFER###, ###OUT-OF-SCOPE###)")
+
+registry.register("agent", "scripted", "agentgym.agents.scripted:ScriptedAgent", help="SGD: follows the schema, reads user acts")
+registry.register("agent", "naive", "agentgym.agents.base:NaiveAgent", help="SGD: calls at once, never asks")
+registry.register("agent", "hf", "agentgym.agents.hf_agent:HFAgent", help="any local Hugging Face chat model")
+registry.register("agent", "tau2-oracle", "agentgym.domains.tau2.agents:OracleAgent",
+                  help="tau2: plays the task's gold actions and says its communicate_info")
+registry.register("agent", "tau2-noop", "agentgym.domains.tau2.agents:NoopAgent", help="tau2: greets, then ends")
+
+registry.register("judge", "llm", "agentgym.llm.judge:LLMJudge", help="rubric judge on any litellm model (local by default)")
+
+for _name, _help in [("success", "every goal intent done right, nothing else written"), ("valid_tool_calls", "share of calls that ran"),
+                     ("slot_precision", "argument values the user stated or a tool returned"),
+                     ("slot_recall", "goal values that reached the right calls"), ("requests_told", "requested values told"),
+                     ("efficiency", "fewer turns"), ("intents_done", "share of goal intents done")]:
+    registry.register("reward", _name, "agentgym.reward:RuleReward", help=f"SGD rule: {_help}")
+registry.register("reward", "judge", "agentgym.llm.judge:LLMJudge", help="the LLM judge's mean score (weight it in `reward`)")
+for _name, _help in [("db", "tau2: agent and user DB equal to the gold actions' DB"), ("env_assertion", "tau2: env assertions hold"),
+                     ("action", "tau2: every gold action was called (compare_args)"), ("communicate", "tau2: communicate_info said")]:
+    registry.register("reward", _name, "agentgym.domains.tau2.reward:Tau2Reward", help=_help)
