@@ -8,17 +8,22 @@ from pathlib import Path
 import gymnasium as gym
 import pandas as pd
 
-from agentgym.agents import AGENTS, make_agent
-from agentgym.registration import ENV_IDS, register_envs
+from agentgym.agents import make_agent
+from agentgym.registration import ENV_IDS, TAU2_ENTRY, register_envs
+from agentgym.registry import registry
 from agentgym.runner import run_episodes, summarize
-from agentgym.users import USERS
 
 
 def _run(args: argparse.Namespace) -> int:
     register_envs()
-    kwargs = {"split": args.split, "max_turns": args.max_turns, "user": args.user}
-    if args.data_dir:
-        kwargs["data_dir"] = args.data_dir
+    if ENV_IDS[args.env][0] == TAU2_ENTRY:  # tau2 domains: tau2's own data, tau2's names
+        if args.data_dir:
+            raise ValueError(f"{args.env} plays tau2-bench's packaged tasks; --data-dir is for SGD-format data.")
+        kwargs: dict[str, object] = {"max_steps": args.max_turns, "user": args.user or "tau2-offline"}
+    else:
+        kwargs = {"split": args.split, "max_turns": args.max_turns, "user": args.user or "goal"}
+        if args.data_dir:
+            kwargs["data_dir"] = args.data_dir
     env = gym.make(args.env, **kwargs)
     episodes = []
     out_dir = Path(args.out)
@@ -65,7 +70,7 @@ def _eval_user(args: argparse.Namespace) -> int:
     if args.agent_episodes:
         for user in ("goal", "replay"):
             env = gym.make("agentgym/SGD-v0", data_dir=args.data_dir, split=args.split, user=user, user_train_dir=train_dir)
-            eps = run_episodes(env, ScriptedAgent(), episodes=min(args.agent_episodes, len(env.unwrapped.tasks)),
+            eps = run_episodes(env, ScriptedAgent(), episodes=min(args.agent_episodes, len(env.unwrapped.task_ids)),
                                seed=args.seed, progress=False)
             row = summarize(eps).iloc[0]
             metrics[f"scripted_success_{user}"] = round(float(row["success_rate"]), 4)
@@ -158,10 +163,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentgym", description="Dialogue traces as RL environments.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="play episodes of one or more agents and print a summary table")
-    run.add_argument("--agent", nargs="+", default=["scripted"], choices=sorted(AGENTS), help="agent(s) to play")
+    run.add_argument("--agent", nargs="+", default=["scripted"], choices=registry.names("agent"),
+                     help="agent(s) to play (tau2 domains: tau2-oracle, tau2-noop, hf)")
     run.add_argument("--env", default="agentgym/SGD-v0", choices=sorted(ENV_IDS), help="gymnasium id")
     _add_data_args(run)
-    run.add_argument("--user", default="goal", choices=sorted(USERS), help="simulated user (default: goal)")
+    run.add_argument("--user", default=None, choices=registry.names("user"),
+                     help="simulated user (default: goal for SGD, tau2-offline for tau2 domains)")
     run.add_argument("--episodes", type=int, default=None, help="episodes per agent (default: every task once)")
     run.add_argument("--max-turns", type=int, default=40)
     run.add_argument("--out", default="runs", help="folder for <agent>.jsonl trajectories (default: runs)")

@@ -10,8 +10,6 @@ import datetime as dt
 import re
 from functools import lru_cache
 
-from agentgym.data.schema import SGD_TODAY
-
 KINDS = ("text", "number", "bool", "date", "time", "categorical")
 
 _NUMBER_WORDS = {
@@ -31,6 +29,7 @@ _MONTHS["sept"] = 9
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _HHMM = re.compile(r"^\d{1,2}:\d{2}$")
 _SPACE = re.compile(r"\s+")
+SGD_TODAY = "2019-03-01"  # the 'today' SGD's dialogues were written against (relative dates resolve to it)
 _TODAY = dt.date.fromisoformat(SGD_TODAY)
 
 

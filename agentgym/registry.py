@@ -68,7 +68,7 @@ for _d, _help in _TAU2.items():
     registry.register("domain", f"tau2-{_d}", "agentgym.domains.tau2.env:Tau2Env", help=f"tau2-bench {_d}: {_help}")
 
 registry.register("user", "goal", "agentgym.users.goal_user:GoalDrivenUser", help="SGD: offline goal-driven user (NLU → agenda → NLG)")
-registry.register("user", "replay", "agentgym.users.replay:ReplayUser", help="SGD: the recorded user turns in order")
+registry.register("user", "replay", "agentgym.users.replay:TraceReplayUser", help="SGD: the recorded user turns in order")
 registry.register("user", "llm", "agentgym.users.llm_user:LLMUser", help="SGD: an LLM plays the user from the goal")
 registry.register("user", "hybrid", "agentgym.users.llm_user:HybridUser", help="SGD: offline policy picks acts, an LLM words them")
 registry.register("user", "tau2-offline", "agentgym.domains.tau2.user:OfflineTau2User",
@@ -77,8 +77,8 @@ registry.register("user", "tau2-llm", "agentgym.domains.tau2.user:LLMTau2User",
                   help="tau2: an LLM user with tau2's guidelines (###STOP###, ###TRANSFER###, ###OUT-OF-SCOPE###)")
 
 registry.register("agent", "scripted", "agentgym.agents.scripted:ScriptedAgent", help="SGD: follows the schema, reads user acts")
-registry.register("agent", "naive", "agentgym.agents.base:NaiveAgent", help="SGD: calls at once, never asks")
-registry.register("agent", "hf", "agentgym.agents.hf_agent:HFAgent", help="any local Hugging Face chat model")
+registry.register("agent", "naive", "agentgym.agents.scripted:NaiveAgent", help="SGD: calls at once, never asks")
+registry.register("agent", "hf", "agentgym.train.agent:HFAgent", help="any local Hugging Face chat model")
 registry.register("agent", "tau2-oracle", "agentgym.domains.tau2.agents:OracleAgent",
                   help="tau2: plays the task's gold actions and says its communicate_info")
 registry.register("agent", "tau2-noop", "agentgym.domains.tau2.agents:NoopAgent", help="tau2: greets, then ends")

@@ -1,9 +1,12 @@
 """Rule-based reward: did the agent do what the user came for, and tell them what they asked?
 
 Success needs every goal intent satisfied (transactions made with the right arguments, searches
-run with the user's constraints) and every requested slot's value said to the user. Arguments the
-user accepted from an offer are right when they match an entity this episode's searches returned.
-Partial components (valid calls, slot precision/recall, requests told, efficiency) shape learning.
+run with the user's constraints), every requested slot's value said to the user, and no write the
+goal does not call for: the transactions that went through must be exactly the goal's (a wrong-
+valued, duplicate or unrequested booking fails the episode, as an extra DB write does in tau2).
+Arguments the user accepted from an offer are right when they match an entity this episode's
+searches returned. Partial components (valid calls, slot precision/recall, requests told,
+efficiency) shape learning; `exact_writes` and `intents_done` are logged.
 """
 from __future__ import annotations
 
@@ -157,6 +160,22 @@ class RuleReward:
                     return False
         return True
 
+    def extra_writes(self, task: Task, calls: list[ToolResult], offered: dict[tuple[str, str], set[str]]) -> int:
+        """Transactions that went through but that no expected call of the goal accounts for, one to one."""
+        expected = [(g, e) for g in task.goal if g.transactional for e in g.expected_calls if e.outcome != "failure"]
+        used: set[int] = set()
+        extra = 0
+        for c in calls:
+            if not (c.ok and c.transactional and c.content.get("status") == "success"):
+                continue
+            match = next((i for i, (g, e) in enumerate(expected) if i not in used and g.service == c.service
+                          and g.intent == c.intent and self._matches(g, e.args, e.sources, e.outcome, c, offered)), None)
+            if match is None:
+                extra += 1
+            else:
+                used.add(match)
+        return extra
+
     def evaluate(self, task: Task, calls: list[ToolResult], agent_messages: list[str], turns: int, max_turns: int,
                  index: CallIndex | None = None, stated: dict[tuple[str, str], str] | None = None,
                  asked: list[tuple[str, str]] | None = None) -> dict[str, float]:
@@ -184,8 +203,9 @@ class RuleReward:
             for s, v in c.canonical_args.items()
             if (c.service, s) in gold_slots and isinstance(c.arguments, dict) and s in c.arguments
         }
+        exact_writes = self.extra_writes(task, calls, offered) == 0
         components = {
-            "success": float(all(intents_done) and told_n == len(requests) and bool(task.goal)),
+            "success": float(all(intents_done) and told_n == len(requests) and bool(task.goal) and exact_writes),
             "valid_tool_calls": sum(c.ok for c in calls) / n_calls if n_calls else 0.0,
             "slot_precision": len(pred & gold) / len(pred) if pred else 0.0,
             "slot_recall": len(pred & gold) / len(gold) if gold else float(bool(calls)),
@@ -193,5 +213,6 @@ class RuleReward:
             "efficiency": max(0.0, 1.0 - turns / max_turns) if max_turns else 0.0,
         }
         components["intents_done"] = sum(intents_done) / len(intents_done) if intents_done else 0.0
+        components["exact_writes"] = float(exact_writes)
         components["total"] = sum(self.config.weights.get(k, 0.0) * components[k] for k in COMPONENTS)
         return components

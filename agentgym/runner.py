@@ -77,7 +77,7 @@ def run_episodes(
 
     With `out`, each trajectory is appended to that JSONL file as soon as it ends.
     """
-    tasks = list(task_ids) if task_ids is not None else [t.task_id for t in env.unwrapped.tasks]
+    tasks = list(task_ids) if task_ids is not None else list(env.unwrapped.task_ids)
     n = episodes if episodes is not None else len(tasks)
     if n < 1:
         raise ValueError(f"episodes must be at least 1, got {n}.")

@@ -1,3 +1,5 @@
+import json
+
 import gymnasium as gym
 import pytest
 from gymnasium.utils.env_checker import check_env
@@ -103,3 +105,75 @@ def test_render_ansi_is_the_transcript():
     env.step("Hello there")
     text = env.render()
     assert "assistant: Hello there" in text and text.startswith("user: ")
+
+
+class _WrongBookingFirst:
+    """The scripted agent, but before its first transaction it books the same tool with the first
+    argument changed (the mistake a careless policy makes), then goes on as usual."""
+
+    name = "wrong-first"
+
+    def __init__(self, env, duplicate: bool = False):
+        self.inner, self.env, self.duplicate = ScriptedAgent(), env, duplicate
+
+    def reset(self, obs, info):
+        self.inner.reset(obs, info)
+        self.done_trick = self.wrote = False
+        self.queue = []
+        self.transactional = {name for name, tool in self.env.unwrapped.tools.items() if tool.transactional}
+
+    def act(self, obs, info):
+        if self.queue:  # the observation of the extra booking: did it go through (a write)?
+            self.wrote = '"status":"success"' in obs
+            return self.queue.pop(0)
+        action = self.inner.act(obs, info)
+        parsed = action if isinstance(action, dict) else json.loads(action) if isinstance(action, str) and action.startswith("{") else None
+        if not self.done_trick and parsed and parsed.get("name") in self.transactional:
+            self.done_trick = True
+            if self.duplicate:
+                self.queue.append(action)
+                return action
+            args = dict(parsed["arguments"])
+            first = sorted(args)[0]
+            args[first] = str(args[first]) + "x"
+            self.queue.append(action)
+            return json.dumps({"name": parsed["name"], "arguments": args})
+        return action
+
+
+@pytest.mark.parametrize("duplicate", [False, True], ids=["wrong-value-first", "duplicate"])
+def test_an_extra_transaction_fails_the_episode(duplicate):
+    env = gym.make("agentgym/SGD-v0")
+    clean = tricked = compared = 0
+    for task_id in env.unwrapped.task_ids[:60]:
+        base = play_episode(env, ScriptedAgent(), seed=0, task_id=task_id)
+        agent = _WrongBookingFirst(env, duplicate)
+        ep = play_episode(env, agent, seed=0, task_id=task_id)
+        if not agent.wrote:  # a wrong value a tool rejects writes nothing: nothing to fail
+            continue
+        compared += 1
+        clean += base.reward_breakdown["success"] == 1.0
+        tricked += ep.reward_breakdown["success"] == 1.0
+        assert ep.reward_breakdown["exact_writes"] == 0.0
+    assert compared >= 20 and clean >= 10 and tricked == 0
+
+
+def test_taugym_protocol_and_tau2_style_kwargs_on_sgd():
+    env = gym.make("agentgym/SGD-v0", task_id="11_00061", max_steps=5)
+    obs, info = env.reset(seed=0)
+    assert info["task_id"] == "11_00061"
+    obs, *_ = env.step("[search] tools")
+    assert obs.startswith("environment: ") and "Services_4_FindProvider(" in obs
+    obs, *_ = env.step("[search] help")
+    assert "[answer]" in obs and "[action]" in obs
+    obs, *_ = env.step("[action] Which city are you in?")
+    assert obs.startswith("user: ")
+    obs, _, _, _, info = env.step('[answer] Services_4_FindProvider {"city": "Novato", "type": "Psychologist"}')
+    assert obs.startswith("tool: ") and info["tool_calls"][0]["name"] == "Services_4_FindProvider"
+    obs, _, term, trunc, info = env.step("[answer] Novato please")
+    assert "error:" in obs and "[search]" in obs and trunc and info["termination"] == "max_steps"
+    restaurants = gym.make("agentgym/SGD-v0", domain="restaurants").unwrapped
+    assert restaurants.task_ids and all(any(s.startswith("Restaurants") for s in restaurants.corpus.task(t).services)
+                                        for t in restaurants.task_ids)
+    with pytest.raises(ValueError, match="domains: .*Restaurants"):
+        gym.make("agentgym/SGD-v0", domain="Spaceflight")

@@ -3,6 +3,7 @@ own evaluator on gold replays of every task and on hundreds of perturbed traject
 resets that restore the DB exactly, solo mode, the offline user, bad input."""
 import json
 import random
+import re
 
 import gymnasium as gym
 import pytest
@@ -10,6 +11,7 @@ import pytest
 pytest.importorskip("tau2")
 
 import agentgym  # noqa: E402,F401
+from agentgym.domains.tau2.agents import NoopAgent, OracleAgent  # noqa: E402
 from agentgym.domains.tau2.domain import DOMAINS, seed_ids, tasks  # noqa: E402
 from agentgym.runner import play_episode  # noqa: E402
 
@@ -123,3 +125,157 @@ def test_perturbed_trajectories_score_exactly_what_tau2s_evaluator_scores(tau2_e
                 compared += 1
                 broken += theirs < 1.0
     assert compared >= 200 and broken >= 100, (compared, broken, tau2_raised)  # the perturbations really break episodes
+
+
+def test_registered_ids_pass_check_env_and_take_tau2s_kwargs():
+    from gymnasium.utils.env_checker import check_env
+
+    for domain in DOMAINS:
+        env = gym.make(f"agentgym/tau2-{domain}-v0")
+        check_env(env.unwrapped, skip_render_check=True)
+    env = gym.make("agentgym/tau2-v0", domain="telecom", task_id=tasks("telecom")[0].id, solo_mode=True, max_steps=7,
+                   all_messages_as_observation=True)
+    obs, info = env.reset(seed=0)
+    assert obs.startswith("environment: ticket:") and info["task_id"] == tasks("telecom")[0].id
+    assert {"tools", "policy", "task", "simulation_run", "reward_info"} <= set(info)
+    names = {t["function"]["name"] for t in info["tools"]}
+    assert "done" in names and "toggle_airplane_mode" in names  # solo mode: both toolsets and the stop tool
+    obs, *_ = env.step("[search] airplane")
+    assert "toggle_airplane_mode" in obs and obs.count("\n") >= 2  # all messages so far
+    *_, term, trunc, info = env.step('{"name": "done", "arguments": {}}')
+    assert term and info["termination"] == "agent_stop" and json.loads(info["simulation_run"])["termination_reason"] == "agent_stop"
+
+
+def test_same_seed_same_actions_same_episode_and_resets_restore_the_db_exactly():
+    env = gym.make("agentgym/tau2-airline-v0").unwrapped
+    pristine = env.world.env.get_db_hash()
+    plan = ["What is your user id?", '{"name": "cancel_reservation", "arguments": {"reservation_id": "EHGLP3"}}',
+            '{"name": "get_reservation_details", "arguments": {"reservation_id": "EHGLP3"}}', "[finish]"]
+
+    def run():
+        obs, info = env.reset(seed=3, options={"task_id": "0"})
+        out = [obs]
+        for a in plan:
+            obs, r, term, trunc, info = env.step(a)
+            out.append((obs, r, term, trunc, json.dumps(info["reward_breakdown"])))
+        return out
+    first = run()
+    assert '"status": "cancelled"' in first[3][0]  # the write happened
+    assert run() == first
+    env.reset(seed=0, options={"task_id": "1"})
+    assert env.world.env.get_db_hash() == pristine  # tau2's own whole-DB hash: restored exactly
+    for domain in ("retail", "telecom", "mock"):  # every gold replay, then back to pristine
+        e = gym.make(f"agentgym/tau2-{domain}-v0").unwrapped
+        before = (e.world.env.get_db_hash(), e.world.env.get_user_db_hash())
+        for t in tasks(domain):
+            e.reset(seed=0, options={"task_id": t.id})
+        for s in e.world.states.values():
+            s.restore()
+        assert (e.world.env.get_db_hash(), e.world.env.get_user_db_hash()) == before, domain
+
+
+def test_bad_input_is_explained_and_the_episode_goes_on():
+    with pytest.raises(ValueError, match="available: airline, retail, telecom, mock"):
+        gym.make("agentgym/tau2-v0", domain="banking")
+    with pytest.raises(KeyError, match="No task 'nope' in tau2 airline"):
+        gym.make("agentgym/tau2-airline-v0", task_id="nope")
+    with pytest.raises(ValueError, match="no solo mode"):
+        gym.make("agentgym/tau2-airline-v0", solo_mode=True)
+    with pytest.raises(ValueError, match="max_steps"):
+        gym.make("agentgym/tau2-airline-v0", max_steps=0)
+    env = gym.make("agentgym/tau2-airline-v0")
+    env.reset(seed=0, options={"task_id": "0"})
+    obs, r, term, trunc, info = env.step("[answer] I will help you")
+    assert obs.startswith("environment: error:") and "[search]" in obs and "[finish]" in obs and not term
+    obs, *_ = env.step('{"name": "get_reservation_details", "arguments": {"reservation_id": "NOPE"}}')
+    assert obs.startswith("tool: Error:")  # tau2's exception, as tau2 shows it
+    obs, *_ = env.step('{"name": "book_a_rocket", "arguments": {}}')
+    assert obs.startswith("tool: Error: Tool 'book_a_rocket' not found")
+    obs, *_ = env.step('{"name": "get_user_details", "arguments": "not an object"}')
+    assert obs.startswith("environment: error:") or obs.startswith("tool: Error:")
+    obs, r, term, trunc, info = env.step("What is your user id?")
+    assert obs.startswith("user:") and not term
+
+
+def test_offline_user_answers_from_known_info_never_unknown_info_and_stops():
+    from agentgym.domains.tau2.user import STOP, OfflineTau2User
+
+    withheld = answered = 0
+    for domain in ("airline", "retail"):
+        for task in tasks(domain)[:40]:
+            ins = task.user_scenario.instructions
+            user = OfflineTau2User()
+            said = [user.reset(task).text]
+            for q in ("What is your user id?", "What is your name and zip code?", "What is your email?",
+                      "Can you tell me your order id?", "Do you want me to proceed?", "Anything else I can help with?"):
+                turn = user.respond(q)
+                said.append(turn.text)
+            assert turn.done and STOP in said[-1]
+            unknown = getattr(ins, "unknown_info", None)
+            if unknown:
+                withheld += 1
+                for line in unknown.split("\n"):
+                    ids = [w for w in line.split() if any(ch.isdigit() for ch in w) and len(w) > 4]
+                    for ident in ids:
+                        assert all(ident not in s for s in said), (task.id, ident)
+            known = getattr(ins, "known_info", "") or ""
+            m = re.search(r"user id is (\w+)", known)
+            if m:
+                answered += 1
+                assert m.group(1) in said[1], (task.id, said[1])  # asked for it, told it
+    assert withheld >= 20 and answered >= 30
+
+
+def test_oracle_succeeds_and_noop_matches_tau2s_refusal_tasks_against_the_offline_user():
+    def rate(domain, agent, solo=False):
+        env = gym.make(f"agentgym/tau2-{domain}-v0", solo_mode=solo)
+        ids = [t.id for t in tasks(domain)]
+        return sum(play_episode(env, agent, seed=0, task_id=t).reward_breakdown["total"] >= 1 for t in ids), len(ids)
+    assert rate("airline", NoopAgent()) == (19, 50)
+    assert rate("retail", NoopAgent()) == (7, 114)
+    wins, n = rate("airline", OracleAgent())
+    assert wins == n
+    wins, n = rate("telecom", OracleAgent())
+    assert wins >= 0.75 * n  # dual control: the offline user does what the agent asks on its phone
+
+
+def test_workbench_store_and_sft_work_on_an_airline_episode(tmp_path):
+    """Step an airline task by hand, rate a step, browse it, and get it back as SFT data."""
+    from agentgym.store import ExperienceStore, sft_examples
+    from agentgym.workbench import StepSession, episode_turns, find_episodes
+
+    with ExperienceStore(tmp_path / "store") as store:
+        s = StepSession(store=store, env_id="agentgym/tau2-airline-v0", rater="ann")
+        view = s.start(task_id="0", seed=1)
+        assert view["chat"][0]["role"] == "user" and "EHGLP3" in view["chat"][0]["text"]
+        assert any(f["name"] == "get_reservation_details" for f in view["tools"])  # forms from tau2's schemas
+        s.send("[action] Could you give me your user id?")
+        view = s.call_tool("get_reservation_details", {"reservation_id": "EHGLP3"})
+        assert view["chat"][-1]["role"] == "tool" and "emma_kim_9957" in view["chat"][-1]["text"]
+        s.rate(1, step_idx=1, tags=["great"])
+        view = s.send("[finish]")
+        assert view["done"] and view["reward"]["total"] == 1.0 and view["reward"]["db"] == 1.0
+        eps = find_episodes(store, task_id="0")
+        assert len(eps) == 1 and eps.iloc[0]["success"]
+        turns = episode_turns(store, eps.iloc[0]["id"])
+        assert turns[1]["ratings"] and turns[2]["action"].startswith('{"name": "get_reservation_details"')
+        examples = sft_examples(store)
+        assert len(examples) == 1 and examples[0]["tools"] and any(m["role"] == "tool" for m in examples[0]["messages"])
+
+
+def test_llm_user_speaks_through_litellm_and_its_stop_token_ends_the_episode(tmp_path):
+    """tau2's LLM user on an OpenAI-compatible server (a fake one on loopback: the edge we cannot reach)."""
+    pytest.importorskip("litellm")
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fake_llm_server import FakeLLMServer
+
+    with FakeLLMServer(["ok:Hi, I want to cancel reservation EHGLP3.", "ok:Thanks, that's all. ###STOP###"]) as srv:
+        env = gym.make("agentgym/tau2-airline-v0", user="llm", user_llm="openai/fake",
+                       user_llm_args={"api_base": srv.api_base, "api_key": "x", "cache": tmp_path / "c.sqlite"})
+        obs, info = env.reset(seed=0, options={"task_id": "0"})
+        assert obs == "user: Hi, I want to cancel reservation EHGLP3."
+        obs, r, term, trunc, info = env.step("I cannot cancel it, sorry.")
+        assert term and info["termination"] == "user_stop" and "###STOP###" in obs
+        assert srv.requests and "<scenario>" in srv.requests[0]["messages"][0]["content"]

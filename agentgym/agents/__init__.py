@@ -1,27 +1,25 @@
-"""Baseline agents and the agent registry used by the CLI."""
+"""Agents: the baselines, and `make_agent(name)` for every agent in the registry (`agentgym.registry`)."""
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from agentgym.agents.base import Agent
 from agentgym.agents.scripted import NaiveAgent, ScriptedAgent
 
 
-def _hf_agent() -> Agent:
-    """The untrained SmolLM2 policy (needs the `train` extra); trained ones: `HFAgent.from_version`."""
-    from agentgym.agents.hf_agent import HFAgent
+def agent_names() -> list[str]:
+    from agentgym.registry import registry
 
-    return HFAgent()
-
-
-AGENTS: dict[str, Callable[[], Agent]] = {"scripted": ScriptedAgent, "naive": NaiveAgent, "hf": _hf_agent}
+    return registry.names("agent")
 
 
-def make_agent(name: str) -> Agent:
+def make_agent(name: str, **kwargs: object) -> Agent:
+    """An agent by its registry name (`agentgym.registry.registry.names("agent")`)."""
+    from agentgym.registry import registry
+
     try:
-        return AGENTS[name]()
+        cls = registry.get("agent", name)
     except KeyError:
-        raise ValueError(f"Unknown agent '{name}'. Choose one of: {', '.join(sorted(AGENTS))}.") from None
+        raise ValueError(f"Unknown agent '{name}'. Choose one of: {', '.join(agent_names())}.") from None
+    return cls(**kwargs)
 
 
-__all__ = ["AGENTS", "Agent", "NaiveAgent", "ScriptedAgent", "make_agent"]
+__all__ = ["Agent", "NaiveAgent", "ScriptedAgent", "agent_names", "make_agent"]

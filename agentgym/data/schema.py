@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # SGD's dialogues were collected as if "today" were this date; relative dates resolve against it.
-SGD_TODAY = "2019-03-01"
+from agentgym.normalize import SGD_TODAY  # noqa: E402,F401  (one source: how values are read)
 
 
 @dataclass(frozen=True, slots=True)

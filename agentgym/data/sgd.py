@@ -148,7 +148,7 @@ class SGDCorpus:
         return k
 
 
-def _fingerprint(path: Path) -> str:
+def data_fingerprint(path: Path) -> str:
     h = hashlib.sha1(f"{INDEX_VERSION}|{path.resolve()}".encode())
     for f in [path / "schema.json", *dialogue_files(path)]:
         st = f.stat()
@@ -193,7 +193,7 @@ _MEMORY: dict[tuple[str, str], SGDCorpus] = {}
 def load_sgd(data_dir: str | os.PathLike[str] | None = None, split: str = "dev", *, use_cache: bool = True) -> SGDCorpus:
     """Load one split. `data_dir=None` is the embedded sample; any SGD-format directory works."""
     path = split_dir(data_dir, split)
-    fp = _fingerprint(path)
+    fp = data_fingerprint(path)
     if use_cache and (path.as_posix(), fp) in _MEMORY:
         return _MEMORY[(path.as_posix(), fp)]
     cache_file = cache_dir() / f"sgd-{split}-{fp}.pkl"

@@ -19,7 +19,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from agentgym.store import schema as S
+import agentgym.store.schema as S
 from agentgym.store.scrub import scrub
 
 SCALES: dict[str, tuple[float, float]] = {"thumbs": (0.0, 1.0), "1-5": (1.0, 5.0), "0-1": (0.0, 1.0)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from agentgym.agents.hf_agent import initial_messages, observation_messages
+from agentgym.train.agent import initial_messages, observation_messages
 from agentgym.train.config import TrainConfig
 
 TASK_PREFIX = "task:"

@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from agentgym.agents.hf_agent import assistant_call, system_prompt
 from agentgym.data.sgd import SGDCorpus
 from agentgym.episode import dumps
 from agentgym.mocker import ToolMocker
 from agentgym.policy import policy_text
 from agentgym.tools import tools_for
+from agentgym.train.agent import assistant_call, system_prompt
 
 
 def sgd_examples(corpus: SGDCorpus, max_dialogues: int | None = None) -> list[dict[str, Any]]:

@@ -26,7 +26,7 @@ def checkpoint_path(store: ExperienceStore | str, agent: str, version: str) -> P
 
 def load_version(store: ExperienceStore | str, agent: str, version: str, **agent_kwargs: Any) -> Any:
     """An HFAgent playing the saved weights of `agent`/`version`: rolling back is this one call."""
-    from agentgym.agents.hf_agent import HFAgent
+    from agentgym.train.agent import HFAgent
     from agentgym.train.policy import load_policy
 
     model, tok = load_policy(checkpoint_path(store, agent, version))
@@ -59,7 +59,7 @@ def evaluate_version(store: ExperienceStore | str, agent: str, version: str, *, 
     vid = st.version_id(agent, version)
     player = agent_obj or load_version(st, agent, version)
     env = RecordEpisodes(SGDEnv(data_dir=data_dir, split=split, max_turns=max_turns), st, agent_version_id=vid)
-    ids = [t.task_id for t in env.unwrapped.tasks][:tasks]
+    ids = list(env.unwrapped.task_ids)[:tasks]
     eps = run_episodes(env, player, episodes=len(ids), seed=seed, task_ids=ids, progress=progress)
     env.close()
     row = summarize(eps).iloc[0]

@@ -1,31 +1,20 @@
-"""Simulated users."""
-from typing import Any
-
+"""Simulated users; `make_user(name)` builds any user in the registry (`agentgym.registry`)."""
 from agentgym.users.agenda import Persona
 from agentgym.users.base import User, UserContext, UserTurn
 from agentgym.users.goal_user import GoalDrivenUser, UserModel, load_user_model
 from agentgym.users.replay import TraceReplayUser
 
-USERS: dict[str, Any] = {"goal": GoalDrivenUser, "replay": TraceReplayUser}
-
-
-def _llm_users() -> None:
-    from agentgym.users.llm_user import HybridUser, LLMUser
-
-    USERS.update({"llm": LLMUser, "hybrid": HybridUser})
-
-
-_llm_users()
-
 
 def make_user(name: str = "goal", **kwargs: object) -> User:
-    """A user simulator by name; see USERS for the choices."""
+    """A user simulator by its registry name."""
+    from agentgym.registry import registry
+
     try:
-        cls = USERS[name]
+        cls = registry.get("user", name)
     except KeyError:
-        raise ValueError(f"Unknown user simulator '{name}'. Choose one of: {', '.join(sorted(USERS))}.") from None
+        raise ValueError(f"Unknown user simulator '{name}'. Choose one of: {', '.join(registry.names('user'))}.") from None
     return cls(**kwargs) if kwargs else cls()
 
 
-__all__ = ["USERS", "GoalDrivenUser", "Persona", "TraceReplayUser", "User", "UserContext", "UserModel", "UserTurn",
+__all__ = ["GoalDrivenUser", "Persona", "TraceReplayUser", "User", "UserContext", "UserModel", "UserTurn",
            "load_user_model", "make_user"]

@@ -15,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from agentgym.data.sgd import SGDCorpus, _fingerprint, cache_dir, load_sgd
+from agentgym.data.sgd import SGDCorpus, cache_dir, data_fingerprint, load_sgd
 from agentgym.data.tasks import Act, Task
 from agentgym.users.agenda import AgendaPolicy, Persona
 from agentgym.users.base import UserContext, UserTurn
@@ -65,7 +65,7 @@ def _code_hash() -> str:
 def load_user_model(data_dir: str | os.PathLike[str] | None = None, split: str = "train", *, use_cache: bool = True) -> UserModel:
     """The user model fitted on `split` (default: the embedded sample's train split), cached on disk."""
     corpus = load_sgd(data_dir, split)
-    key = f"user-{MODEL_VERSION}-{_code_hash()}-{split}-{_fingerprint(corpus.path)}"
+    key = f"user-{MODEL_VERSION}-{_code_hash()}-{split}-{data_fingerprint(corpus.path)}"
     if use_cache and key in _MODELS:
         return _MODELS[key]
     path = cache_dir() / f"{key}.pkl"

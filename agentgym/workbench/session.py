@@ -49,7 +49,7 @@ class StepSession:
         register_envs()
         self.version_id = self.store.register_agent(self.agent, self.version, {"kind": "human via workbench"})
         self.env = RecordEpisodes(gym.make(self.env_id, **self.env_kwargs), self.store, agent_version_id=self.version_id)
-        self.task_ids = [t.task_id for t in self.env.unwrapped.tasks]
+        self.task_ids = list(self.env.unwrapped.task_ids)
         self.seed: int = 0
         self.task_id: str | None = None
         self.reveal_goal = False

@@ -1,0 +1,123 @@
+"""The house rules, checked: layers point one way, no import cycles, no private names imported
+across packages, one registry whose every entry resolves."""
+import ast
+import importlib.util
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1] / "agentgym"
+# what each layer may import (top-level imports; lazy imports inside functions are deliberate deferrals)
+LOWER = {
+    "normalize": set(), "types": set(), "spaces": set(), "registry": set(),
+    "data": {"normalize"}, "llm": {"data", "store"}, "store": {"normalize"},
+}
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for p in ROOT.rglob("*.py"):
+        parts = p.relative_to(ROOT.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        out[name] = p
+    return out
+
+
+def _top_imports(path: Path) -> list[tuple[str, list[str]]]:
+    out = []
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("agentgym"):
+            out.append((node.module, [a.name for a in node.names]))
+        elif isinstance(node, ast.Import):
+            out += [(a.name, []) for a in node.names if a.name.startswith("agentgym")]
+    return out
+
+
+def _graph() -> dict[str, set[str]]:
+    mods = _modules()
+    graph: dict[str, set[str]] = defaultdict(set)
+    for name, path in mods.items():
+        for target, _ in _top_imports(path):
+            while target not in mods and "." in target:
+                target = target.rsplit(".", 1)[0]
+            if target != name:
+                graph[name].add(target)
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+
+    def visit(n: str, path: list[str]) -> list[str] | None:
+        state[n] = 1
+        for m in graph.get(n, ()):
+            if state.get(m) == 1:
+                return path + [m]
+            if m not in state:
+                found = visit(m, path + [m])
+                if found:
+                    return found
+        state[n] = 2
+        return None
+    for n in list(graph):
+        if n not in state:
+            found = visit(n, [n])
+            if found:
+                return found
+    return None
+
+
+def test_no_import_cycles_between_packages_or_modules():
+    graph = _graph()
+    pkg = defaultdict(set)
+    for a, bs in graph.items():
+        for b in bs:
+            pa, pb = a.split(".")[1] if "." in a else a, b.split(".")[1] if "." in b else b
+            if pa != pb and b != "agentgym":
+                pkg[pa].add(pb)
+    assert _cycle(pkg) is None, f"package cycle: {_cycle(pkg)}"
+    modules = {a: {b for b in bs if b != "agentgym"} for a, bs in graph.items()}
+    assert _cycle(modules) is None, f"module cycle: {_cycle(modules)}"
+
+
+def test_lower_layers_import_only_lower_layers():
+    for name, path in _modules().items():
+        layer = name.split(".")[1] if "." in name else None
+        if layer not in LOWER:
+            continue
+        for target, _ in _top_imports(path):
+            tl = target.split(".")[1] if "." in target else None
+            assert tl is None or tl == layer or tl in LOWER[layer], f"{name} (layer {layer}) imports {target}"
+
+
+def test_agents_do_not_depend_on_training():
+    for name, path in _modules().items():
+        if name.startswith("agentgym.agents"):
+            text = path.read_text()
+            assert "agentgym.train" not in text, f"{name} reaches into agentgym.train"
+
+
+def test_no_private_names_imported_across_packages():
+    for name, path in _modules().items():
+        own = name.split(".")[1] if "." in name else ""
+        for target, names in _top_imports(path):
+            other = target.split(".")[1] if "." in target else ""
+            if other != own:
+                private = [n for n in names if n.startswith("_")]
+                assert not private, f"{name} imports private {private} from {target}"
+
+
+def test_every_registry_entry_resolves():
+    from agentgym.registry import KINDS, registry
+
+    assert {"sgd", "tau2-airline", "tau2-retail", "tau2-telecom", "tau2-mock"} <= set(registry.names("domain"))
+    for kind in KINDS:
+        for name in registry.names(kind):
+            target = registry.entry(kind, name).target
+            module = target.split(":")[0] if isinstance(target, str) else None
+            if module and ("tau2" in module or module.endswith("train.agent")) and importlib.util.find_spec("tau2") is None:
+                continue
+            assert registry.get(kind, name) is not None, (kind, name)
+    with pytest.raises(KeyError, match="registered: .*scripted"):
+        registry.get("agent", "nope")
