@@ -32,7 +32,7 @@ from gymnasium.error import ResetNeeded
 from agentgym.actions import Action
 from agentgym.data.sgd import SGDCorpus, load_sgd
 from agentgym.data.tasks import Task
-from agentgym.episode import DialogueEnv, dumps
+from agentgym.episode import DialogueEnv, dumps, fresh_meta
 from agentgym.llm.client import LLM, Ledger
 from agentgym.mocker import ToolMocker, ToolResult
 from agentgym.policy import policy_text
@@ -97,7 +97,7 @@ class SGDEnv(DialogueEnv):
         self.reveal_goal = reveal_goal
         self.include_history = include_history
         self.mocker = ToolMocker(self.corpus, max_results=max_results)
-        self._tool_cache: dict[tuple[str, ...], tuple[dict[str, Tool], list[dict[str, Any]], str]] = {}
+        self._tool_cache: dict[tuple[str, ...], tuple[dict[str, Tool], list[dict[str, Any]], str, dict[str, Any]]] = {}
         self.task: Task | None = None
         self.breakdown: dict[str, float] = {}
         self._clear_episode()
@@ -150,12 +150,12 @@ class SGDEnv(DialogueEnv):
         return spec  # type: ignore[return-value]
 
     # ---- tools and policy -------------------------------------------------------------
-    def _tools_for(self, task: Task) -> tuple[dict[str, Tool], list[dict[str, Any]], str]:
+    def _tools_for(self, task: Task) -> tuple[dict[str, Tool], list[dict[str, Any]], str, dict[str, Any]]:
         key = tuple(task.services)
         if key not in self._tool_cache:
             tools = tools_for(self.corpus, task.services)
             policy = policy_text([self.corpus.services[s] for s in task.services])
-            self._tool_cache[key] = (tools, [t.schema for t in tools.values()], policy)
+            self._tool_cache[key] = (tools, [t.schema for t in tools.values()], policy, {n: t.meta() for n, t in tools.items()})
         return self._tool_cache[key]
 
     @property
@@ -220,8 +220,9 @@ class SGDEnv(DialogueEnv):
     def _base_info(self) -> dict[str, Any]:
         if self.task is None:
             raise ResetNeeded("Call reset() first.")
-        _, schemas, policy = self._tools_for(self.task)
-        info: dict[str, Any] = {"task_id": self.task.task_id, "tools": schemas, "policy": policy, "cost": self.ledger.by_role()}
+        _, schemas, policy, meta = self._tools_for(self.task)
+        info: dict[str, Any] = {"task_id": self.task.task_id, "tools": schemas, "tool_meta": fresh_meta(meta), "policy": policy,
+                                "cost": self.ledger.by_role()}
         if self.reveal_goal:
             info["goal"] = self.task.goal_dict()
         if self.include_history:

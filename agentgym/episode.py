@@ -34,6 +34,11 @@ def dumps(obj: Any) -> str:
         return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=repr)
 
 
+def fresh_meta(meta: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """A new copy of the tool metadata for each step's info (Gymnasium: infos never share objects)."""
+    return {n: {**m, "defaults": dict(m["defaults"]), "required": list(m["required"])} for n, m in meta.items()}
+
+
 def describe_tools(schemas: list[dict[str, Any]], query: str) -> str:
     """TauGym's `[search]`: `tools` lists every tool, `help` explains the actions, else tools matching the words."""
     q = query.strip().lower()

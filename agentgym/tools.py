@@ -40,6 +40,12 @@ class Tool:
     def transactional(self) -> bool:
         return self.intent.is_transactional
 
+    def meta(self) -> dict[str, Any]:
+        """What the tool is, as structured data (`info["tool_meta"][name]`): never parsed back from prose."""
+        return {"service": self.service, "intent": self.intent.name, "writes": self.transactional,
+                "required": [p.name for p in self.params.values() if p.required],
+                "defaults": {p.name: p.default for p in self.params.values() if p.default is not None}}
+
 
 def schema_fields(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any], bool]]:
     """(argument name, its JSON schema, required) for a tool schema as given in `info["tools"]`,

@@ -43,6 +43,7 @@ class StepInfo(TypedDict, total=False):
     turn: int  # agent steps taken so far
     messages: list[Message]  # what this step added, structured (the observation is their text)
     tools: list[dict[str, Any]]  # the agent's tools as OpenAI JSON schemas
+    tool_meta: dict[str, dict[str, Any]]  # per tool: service, intent, writes (read/write), required, defaults
     policy: str  # the agent's instructions
     user_acts: list[dict[str, Any]]  # the simulated user's dialogue acts this step (SGD)
     tool_calls: list[ToolCallRecord]  # the calls this step made

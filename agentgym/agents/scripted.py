@@ -69,10 +69,15 @@ class ScriptedAgent:
     def reset(self, observation: str, info: dict[str, Any]) -> None:
         self.s = _State()
         self.tools = {}
+        self.writes: dict[Key, bool] = {}
+        meta = info.get("tool_meta", {})
         for spec in info.get("tools", []):
             fn = spec["function"]
-            service, intent = fn["name"].rsplit("_", 1)
-            self.tools[(service, intent)] = fn
+            m = meta.get(fn["name"])
+            if m is None:
+                continue
+            self.tools[(m["service"], m["intent"])] = fn
+            self.writes[(m["service"], m["intent"])] = bool(m["writes"])
         self._read_user(info.get("user_acts", []))
 
     # ---- reading -----------------------------------------------------------------------
@@ -80,7 +85,7 @@ class ScriptedAgent:
         return self.tools[key]
 
     def _transactional(self, key: Key) -> bool:
-        return self._tool(key)["description"].startswith("Transactional")
+        return self.writes.get(key, False)
 
     def _read_user(self, acts: list[dict[str, Any]]) -> None:
         s = self.s

@@ -9,8 +9,7 @@ from agentgym.store.store import ExperienceStore
 
 
 def _services(info: dict[str, Any]) -> list[str]:
-    names = [t["function"]["name"] for t in info.get("tools", []) if isinstance(t, dict) and "function" in t]
-    return sorted({n.rsplit("_", 1)[0] for n in names})
+    return sorted({m["service"] for m in (info.get("tool_meta") or {}).values() if "service" in m})
 
 
 class RecordEpisodes(gym.Wrapper):

@@ -25,7 +25,7 @@ def system_prompt(info: dict[str, Any], *, full_policy: bool = False) -> str:
     tools = [f"- {t['function']['name']}({', '.join(k + ('*' if req else '') for k, _, req in schema_fields(t))})"
              for t in info.get("tools", [])]
     names = [t["function"]["name"] for t in info.get("tools", [])]
-    services = sorted({n.rsplit("_", 1)[0] for n in names}) or ["the user"]
+    services = sorted({m["service"] for m in info.get("tool_meta", {}).values()}) or list(info.get("services") or []) or ["the user"]
     head = COMPACT_RULES.format(services=", ".join(services), example=names[0] if names else "Tool_Name")
     if full_policy:
         head = info.get("policy", "") + "\n\n" + head

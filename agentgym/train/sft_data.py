@@ -22,7 +22,7 @@ def sgd_examples(corpus: SGDCorpus, max_dialogues: int | None = None) -> list[di
     dialogues = corpus.dialogues[:max_dialogues] if max_dialogues else corpus.dialogues
     for task, d in zip(corpus.tasks, dialogues, strict=False):
         tools = tools_for(corpus, task.services)
-        info = {"tools": [t.schema for t in tools.values()],
+        info = {"tools": [t.schema for t in tools.values()], "tool_meta": {n: t.meta() for n, t in tools.items()},
                 "policy": policy_text([corpus.services[s] for s in task.services])}
         mocker.set_task(task, seed=0)
         messages = [{"role": "system", "content": system_prompt(info)}]
@@ -54,7 +54,7 @@ def store_examples(store: Any, *, success_only: bool = True, min_rating: float |
     out = []
     for row in eps[eps["id"].isin(keep)].itertuples():
         steps = store.steps(row.id)
-        info = {"tools": row.tools or [], "policy": row.policy or ""}
+        info = {"tools": row.tools or [], "policy": row.policy or "", "services": list(row.services or [])}
         messages = [{"role": "system", "content": system_prompt(info)}]
         for s in steps.itertuples():
             if s.action is not None:

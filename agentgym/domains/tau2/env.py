@@ -36,7 +36,7 @@ from agentgym.domains.tau2.domain import check_domain, get_task, tasks
 from agentgym.domains.tau2.reward import breakdown_of, tau2_reward
 from agentgym.domains.tau2.user import LLMTau2User, OfflineTau2User
 from agentgym.domains.tau2.world import Tau2World
-from agentgym.episode import DialogueEnv, dumps
+from agentgym.episode import DialogueEnv, dumps, fresh_meta
 from agentgym.types import Message, render_messages, tool_call
 
 GREETING = "Hi! How can I help you today?"  # tau2's orchestrator opens every conversation with it
@@ -80,6 +80,11 @@ class Tau2Env(DialogueEnv):
         tools = env.get_tools() + (env.get_user_tools() if self.solo_mode and env.user_tools is not None else [])
         self.schemas = [t.openai_schema for t in tools] + [DONE_SCHEMA]
         self.tool_names = {t.name for t in tools}
+        kits = [env.tools] + ([env.user_tools] if env.user_tools is not None else [])
+        self.tool_meta = {t.name: {"service": domain, "intent": t.name, "required": list(t.openai_schema["function"]["parameters"].get("required", [])),
+                                   "writes": any(k.has_tool(t.name) and k.tool_type(t.name).value == "write" for k in kits), "defaults": {}}
+                          for t in tools}
+        self.tool_meta["done"] = {"service": domain, "intent": "done", "required": [], "writes": False, "defaults": {}}
         self.user_tools = env.get_user_tools() if env.user_tools is not None and not self.solo_mode else []
         self.policy = env.get_policy()
         self.task: Any = None
@@ -218,6 +223,7 @@ class Tau2Env(DialogueEnv):
 
     def _base_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {"task_id": self.task.id if self.task is not None else None, "tools": self.schemas,
+                                "tool_meta": fresh_meta(self.tool_meta),
                                 "policy": self.policy, "task": self.task,  # tau2's Task object, as tau2's gym gives it
                                 "reward_info": copy.deepcopy(self.reward_info), "simulation_run": self._simulation_run() if self.done else "{}"}
         if self.include_history:
