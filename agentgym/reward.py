@@ -26,6 +26,8 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "slot_recall": 0.1,
     "requests_told": 0.1,
     "efficiency": 0.1,
+    "intents_done": 0.0,  # weight 0: a logged metric (give it a weight to reward partial progress)
+    "exact_writes": 0.0,  # weight 0: logged; success already requires it
 }
 COMPONENTS = tuple(DEFAULT_WEIGHTS)
 

@@ -10,7 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class FakeLLMServer:
     """Answers POST /v1/chat/completions from a script: each entry is 'ok', 'ok:<text>', 429, 500,
-    'timeout', 'malformed' or 'empty'; when the script runs out, the last entry repeats."""
+    'timeout', 'malformed', 'empty' or 'tool:<name>:<json arguments>' (a tool call); when the script
+    runs out, the last entry repeats."""
 
     def __init__(self, script: list | None = None, reply: str = "Hello from the fake model.", delay: float = 0.0) -> None:
         self.script = list(script or ["ok"])
@@ -45,6 +46,14 @@ class FakeLLMServer:
                     self.end_headers()
                     self.wfile.write(b'{"choices": [ {"message": ')
                     return None
+                if isinstance(step, str) and step.startswith("tool:"):
+                    _, name, args = step.split(":", 2)
+                    return self._send(200, {
+                        "id": f"chatcmpl-{i}", "object": "chat.completion", "created": 0, "model": body.get("model", "fake"),
+                        "choices": [{"index": 0, "finish_reason": "tool_calls", "message": {"role": "assistant", "content": None,
+                                     "tool_calls": [{"id": f"call_{i}", "type": "function", "function": {"name": name, "arguments": args}}]}}],
+                        "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
+                    })
                 text = "" if step == "empty" else (step.split(":", 1)[1] if step.startswith("ok:") else server.reply)
                 return self._send(200, {
                     "id": f"chatcmpl-{i}", "object": "chat.completion", "created": 0, "model": body.get("model", "fake"),

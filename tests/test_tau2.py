@@ -279,3 +279,27 @@ def test_llm_user_speaks_through_litellm_and_its_stop_token_ends_the_episode(tmp
         obs, r, term, trunc, info = env.step("I cannot cancel it, sorry.")
         assert term and info["termination"] == "user_stop" and "###STOP###" in obs
         assert srv.requests and "<scenario>" in srv.requests[0]["messages"][0]["content"]
+
+
+def test_llm_user_acts_on_its_phone_with_tool_calls_in_telecom(tmp_path):
+    """Dual control with the LLM user: its tool calls run on the user's DB and are recorded as tau2 records them."""
+    pytest.importorskip("litellm")
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fake_llm_server import FakeLLMServer
+    from tau2.data_model.message import UserMessage
+
+    task = tasks("telecom")[0]
+    script = ["ok:My mobile data does not work.", "tool:toggle_airplane_mode:{}", "ok:Done, airplane mode toggled. ###STOP###"]
+    with FakeLLMServer(script) as srv:
+        env = gym.make("agentgym/tau2-telecom-v0", user="llm", user_llm="openai/fake",
+                       user_llm_args={"api_base": srv.api_base, "api_key": "x", "cache": False})
+        env.reset(seed=0, options={"task_id": task.id})
+        before = env.unwrapped.world.env.get_user_db_hash()
+        obs, r, term, trunc, info = env.step("Please toggle airplane mode on your phone.")
+        assert term and info["termination"] == "user_stop" and obs.startswith("user: Done")
+        assert env.unwrapped.world.env.get_user_db_hash() != before  # the phone changed
+        calls = [m for m in env.unwrapped.trajectory if isinstance(m, UserMessage) and m.tool_calls]
+        assert [c.tool_calls[0].name for c in calls] == ["toggle_airplane_mode"] and calls[0].tool_calls[0].requestor == "user"
+        assert any(t["function"]["name"] == "toggle_airplane_mode" for t in srv.requests[1]["tools"])  # offered as tools

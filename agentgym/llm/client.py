@@ -47,10 +47,11 @@ class LLMResult:
     cached: bool = False
     attempts: int = 0
     error: str | None = None
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)  # [{"id", "name", "arguments": dict}] when asked with tools=
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.text is not None
+        return self.error is None and (self.text is not None or bool(self.tool_calls))
 
 
 @dataclass
@@ -155,7 +156,7 @@ class LLM:
             hit = self.cache.get(key)
             if hit is not None:
                 res = LLMResult(hit["text"], self.model, role, hit.get("prompt_tokens", 0), hit.get("completion_tokens", 0),
-                                0.0, time.perf_counter() - start, cached=True, attempts=0)
+                                0.0, time.perf_counter() - start, cached=True, attempts=0, tool_calls=hit.get("tool_calls", []))
                 self.ledger.add(res)
                 return res
         unavailable = self._unavailable()
@@ -170,11 +171,14 @@ class LLM:
         for attempt in range(self.max_retries + 1):
             attempts = attempt + 1
             try:
-                extra = {} if self.model.startswith("local/") else {"max_retries": 0}  # retries are ours, counted
+                extra: dict[str, Any] = {} if self.model.startswith("local/") else {"max_retries": 0}  # retries are ours, counted
+                if args.get("tools"):  # litellm 1.10x routes any tools= through its MCP bridge, which needs `mcp`; we use none
+                    extra["_skip_mcp_handler"] = True
                 resp = litellm.completion(model=self.model, messages=messages, api_base=self.api_base,
                                           api_key=self.api_key, timeout=self.timeout, **extra, **args)
                 text = resp.choices[0].message.content
-                if not text or not text.strip():
+                calls = _tool_calls(resp.choices[0].message)
+                if (not text or not text.strip()) and not calls:
                     raise _EmptyCompletion("the model returned an empty completion")
                 usage = getattr(resp, "usage", None)
                 pt = int(getattr(usage, "prompt_tokens", 0) or 0)
@@ -183,9 +187,10 @@ class LLM:
                     cost = float(litellm.completion_cost(completion_response=resp) or 0.0)
                 except Exception:
                     cost = 0.0
-                res = LLMResult(text, self.model, role, pt, ct, cost, time.perf_counter() - start, attempts=attempts)
+                res = LLMResult(text, self.model, role, pt, ct, cost, time.perf_counter() - start, attempts=attempts,
+                                tool_calls=calls)
                 if self.cache is not None:
-                    self.cache.put(key, {"text": text, "prompt_tokens": pt, "completion_tokens": ct})
+                    self.cache.put(key, {"text": text, "prompt_tokens": pt, "completion_tokens": ct, "tool_calls": calls})
                 self.ledger.add(res)
                 return res
             except Exception as e:  # noqa: BLE001 - classified below, never escapes
@@ -217,6 +222,19 @@ class LLM:
         items = list(batch)
         with ThreadPoolExecutor(max_workers=max_workers) as pool:
             return list(pool.map(lambda m: self.complete(m, role=role, **overrides), items))
+
+
+def _tool_calls(message: Any) -> list[dict[str, Any]]:
+    """The tool calls of a completion message, arguments parsed (unparseable ones kept as {"_raw": text})."""
+    out = []
+    for i, c in enumerate(getattr(message, "tool_calls", None) or []):
+        fn = c.function
+        try:
+            args = json.loads(fn.arguments or "{}")
+        except (TypeError, ValueError):
+            args = {"_raw": str(fn.arguments)[:500]}
+        out.append({"id": getattr(c, "id", None) or f"call_{i}", "name": fn.name, "arguments": args if isinstance(args, dict) else {}})
+    return out
 
 
 class _EmptyCompletion(Exception):

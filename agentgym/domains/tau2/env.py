@@ -125,7 +125,7 @@ class Tau2Env(DialogueEnv):
         self.trajectory.append(AssistantMessage(role="assistant", content=GREETING, timestamp=None))
         self.history.append({"role": "assistant", "content": GREETING})
         turn = self.user.reset(self.task, seed, call_tool=self._user_tool, user_tools=self.user_tools)
-        return self._user_said(turn), {}
+        return self._user_said(turn), {"user_error": turn.error}
 
     def _to_user(self, text: str) -> tuple[list[Message], bool, dict[str, Any]]:
         from tau2.data_model.message import AssistantMessage

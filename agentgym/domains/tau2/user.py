@@ -10,6 +10,7 @@ conversation (`###STOP###`) when the agent wraps up or the conversation stops mo
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -136,20 +137,38 @@ class LLMTau2User:
     def __init__(self, llm: Any) -> None:
         self.llm = llm
 
+    MAX_TOOL_ROUNDS = 4  # tool calls the user may chain before it must say something
+
     def reset(self, task: Any, seed: int = 0, call_tool: Any = None, user_tools: list[Any] | None = None) -> Tau2UserTurn:
         from importlib.resources import files
 
-        guidelines = (files("tau2") / "data" / "tau2" / "user_simulator" / "simulation_guidelines.md").read_text()
+        self.call_tool = call_tool
+        self.tools = [t.openai_schema for t in (user_tools or [])] if call_tool is not None else []
+        name = "simulation_guidelines_tools.md" if self.tools else "simulation_guidelines.md"
+        guidelines = (files("tau2") / "data" / "tau2" / "user_simulator" / name).read_text()
         self.system = f"{guidelines}\n\n<scenario>\n{task.user_scenario.instructions}\n</scenario>"
-        self.messages: list[dict[str, str]] = []
+        self.messages: list[dict[str, Any]] = []
         return self.respond("Hi! How can I help you today?")
 
     def respond(self, agent_text: str) -> Tau2UserTurn:
         # the roles flip: the agent's messages are the "user" of the simulator's chat
         self.messages.append({"role": "user", "content": agent_text})
-        result = self.llm.complete([{"role": "system", "content": self.system}, *self.messages], role="user")
-        if not result.ok:
-            return Tau2UserTurn("Sorry, could you repeat that?", error=result.error)
-        text = result.text.strip()
+        made: list[dict[str, Any]] = []
+        for _ in range(self.MAX_TOOL_ROUNDS + 1):
+            extra = {"tools": self.tools} if self.tools else {}
+            result = self.llm.complete([{"role": "system", "content": self.system}, *self.messages], role="user", **extra)
+            if not result.ok:
+                return Tau2UserTurn("Sorry, could you repeat that?", error=result.error, tool_calls=made)
+            if not result.tool_calls:
+                break
+            # telecom's dual control: the user acts on its phone; tau2 records the call and its result
+            self.messages.append({"role": "assistant", "content": None, "tool_calls": [
+                {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": json.dumps(c["arguments"])}}
+                for c in result.tool_calls]})
+            for c in result.tool_calls:
+                output = self.call_tool(c["name"], c["arguments"])
+                made.append({"name": c["name"], "arguments": c["arguments"]})
+                self.messages.append({"role": "tool", "tool_call_id": c["id"], "content": str(output)})
+        text = (result.text or "").strip() or "Okay."
         self.messages.append({"role": "assistant", "content": text})
-        return Tau2UserTurn(text, done=any(s in text for s in _STOPS))
+        return Tau2UserTurn(text, done=any(s in text for s in _STOPS), tool_calls=made)
