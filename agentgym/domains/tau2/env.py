@@ -88,7 +88,8 @@ class Tau2Env(DialogueEnv):
         self.user_tools = env.get_user_tools() if env.user_tools is not None and not self.solo_mode else []
         self.policy = env.get_policy()
         self.task: Any = None
-        self.trajectory: list[Any] = []
+        self.trajectory: list[Any] = []  # the episode as tau2 messages (what tau2's evaluator reads)
+        self._pending_user_calls: list[Any] = []  # the user's tool calls this turn, recorded before its message
         self.reward_info: dict[str, Any] = {}
 
     def _make_user(self, spec: Any) -> Any:
@@ -147,8 +148,6 @@ class Tau2Env(DialogueEnv):
         msg: Message = {"role": "user", "content": turn.text}
         self.history.append(msg)
         return [msg]
-
-    _pending_user_calls: list[Any] = []
 
     def _user_tool(self, name: str, arguments: dict[str, Any]) -> str:
         """A user tool call made by the simulated user (telecom): runs on the same DBs, recorded as tau2 does."""
