@@ -36,10 +36,11 @@ from agentgym.episode import DialogueEnv, dumps, fresh_meta
 from agentgym.llm.client import LLM, Ledger
 from agentgym.mocker import ToolMocker, ToolResult
 from agentgym.policy import policy_text
+from agentgym.registry import registry
 from agentgym.reward import CallIndex, RewardConfig, RuleReward
 from agentgym.tools import Tool, tools_for
 from agentgym.types import Message, tool_call
-from agentgym.users import GoalDrivenUser, Persona, User, UserContext, UserTurn, load_user_model, make_user
+from agentgym.users import Persona, User, UserContext, UserTurn
 
 
 class SGDEnv(DialogueEnv):
@@ -132,22 +133,21 @@ class SGDEnv(DialogueEnv):
         return spec
 
     def _make_user(self, spec: str | User | Callable[[], User], persona: Persona | None) -> User:
-        if spec in ("llm", "hybrid"):
-            from agentgym.users.llm_user import HybridUser, LLMUser
-
-            llm = LLM(self.user_llm, **({"temperature": 0.7, "max_tokens": 80} | self.user_llm_args))
-            if spec == "llm":
-                return LLMUser(llm)
-            return HybridUser(llm, model=load_user_model(self.user_train_dir, "train"), persona=persona,
-                              services=self.corpus.services)
-        if spec == "goal":
-            model = load_user_model(self.user_train_dir, "train")
-            return GoalDrivenUser(model, persona=persona, services=self.corpus.services)
+        """A registered user by name (`agentgym.registry`: goal, replay, llm, hybrid, yours), a factory, or a user."""
         if isinstance(spec, str):
-            return make_user(spec)
+            if spec.startswith("tau2-"):
+                raise ValueError(f"User {spec!r} plays tau2 tasks; SGD users: goal, replay, llm, hybrid.")
+            try:
+                cls = registry.get("user", spec)
+            except KeyError:
+                raise ValueError(f"Unknown user simulator {spec!r}; registered: {', '.join(registry.names('user'))}.") from None
+            return cls.from_env(self, persona)
         if callable(spec) and not hasattr(spec, "respond"):
             return spec()
-        return spec  # type: ignore[return-value]
+        if not (hasattr(spec, "reset") and hasattr(spec, "respond")):
+            raise TypeError(f"user must be a registered name, a factory or an object with reset() and respond(), "
+                            f"got {type(spec).__name__}.")
+        return spec
 
     # ---- tools and policy -------------------------------------------------------------
     def _tools_for(self, task: Task) -> tuple[dict[str, Tool], list[dict[str, Any]], str, dict[str, Any]]:

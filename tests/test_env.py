@@ -177,3 +177,33 @@ def test_taugym_protocol_and_tau2_style_kwargs_on_sgd():
                                         for t in restaurants.task_ids)
     with pytest.raises(ValueError, match="domains: .*Restaurants"):
         gym.make("agentgym/SGD-v0", domain="Spaceflight")
+
+
+def test_users_come_from_the_registry_and_bad_ones_are_named():
+    from agentgym.registry import registry
+
+    class Echo:
+        name = "echo"
+
+        @classmethod
+        def from_env(cls, env, persona=None):
+            return cls()
+
+        def reset(self, task, seed):
+            from agentgym.users import UserTurn
+            return UserTurn(text="hello", acts=[])
+
+        def respond(self, text, context):
+            from agentgym.users import UserTurn
+            return UserTurn(text=f"you said: {text}", acts=[])
+
+    registry.register("user", "echo-test", Echo, help="test user", replace=True)
+    env = gym.make("agentgym/SGD-v0", user="echo-test")
+    obs, _ = env.reset(seed=0)
+    assert obs == "user: hello" and env.step("hi")[0] == "user: you said: hi"
+    with pytest.raises(ValueError, match="registered: .*goal"):
+        gym.make("agentgym/SGD-v0", user="nobody")
+    with pytest.raises(ValueError, match="plays tau2 tasks"):
+        gym.make("agentgym/SGD-v0", user="tau2-offline")
+    with pytest.raises(TypeError, match="reset\\(\\) and respond\\(\\)"):
+        gym.make("agentgym/SGD-v0", user=42)

@@ -135,6 +135,11 @@ class GoalDrivenUser:
 
     name = "goal"
 
+    @classmethod
+    def from_env(cls, env: Any, persona: Persona | None = None) -> GoalDrivenUser:
+        """The user an SGD env plays against (the registry's constructor for every user)."""
+        return cls(load_user_model(env.user_train_dir, "train"), persona=persona, services=env.corpus.services)
+
     def __init__(self, model: UserModel | None = None, persona: Persona | None = None,
                  services: dict[str, Any] | None = None) -> None:
         self.model = model or load_user_model()

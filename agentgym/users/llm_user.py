@@ -10,8 +10,9 @@ from typing import Any
 
 from agentgym.data.tasks import Task
 from agentgym.llm.client import LLM
+from agentgym.users.agenda import Persona
 from agentgym.users.base import UserContext, UserTurn
-from agentgym.users.goal_user import GoalDrivenUser
+from agentgym.users.goal_user import GoalDrivenUser, load_user_model
 from agentgym.users.nlg import say_value
 
 STOP = "###STOP###"
@@ -35,6 +36,10 @@ class LLMUser:
     """A user simulated by an LLM (any litellm model string; default: the local model)."""
 
     name = "llm"
+
+    @classmethod
+    def from_env(cls, env: Any, persona: Any = None) -> LLMUser:
+        return cls(LLM(env.user_llm, **({"temperature": 0.7, "max_tokens": 80} | env.user_llm_args)))
 
     def __init__(self, llm: LLM | None = None, persona: str = "You are polite and brief.", max_turns: int = 30) -> None:
         self.llm = llm or LLM(temperature=0.7, max_tokens=80)
@@ -81,6 +86,11 @@ class HybridUser(GoalDrivenUser):
     """The offline user's acts, worded by an LLM (with the template wording as a safety net)."""
 
     name = "hybrid"
+
+    @classmethod
+    def from_env(cls, env: Any, persona: Persona | None = None) -> HybridUser:  # type: ignore[override]
+        return cls(LLM(env.user_llm, **({"temperature": 0.7, "max_tokens": 80} | env.user_llm_args)),
+                   model=load_user_model(env.user_train_dir, "train"), persona=persona, services=env.corpus.services)
 
     def __init__(self, llm: LLM | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)

@@ -1,6 +1,8 @@
 """Trace replay: the recorded user turns, in order, whatever the agent says."""
 from __future__ import annotations
 
+from typing import Any
+
 from agentgym.data.tasks import Task
 from agentgym.users.base import UserContext, UserTurn
 
@@ -15,6 +17,10 @@ class TraceReplayUser:
     """
 
     name = "replay"
+
+    @classmethod
+    def from_env(cls, env: Any, persona: Any = None) -> TraceReplayUser:
+        return cls()
 
     def __init__(self) -> None:
         self._turns: list[UserTurn] = []

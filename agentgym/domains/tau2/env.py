@@ -34,9 +34,9 @@ from typing import Any
 from agentgym.actions import Action
 from agentgym.domains.tau2.domain import check_domain, get_task, tasks
 from agentgym.domains.tau2.reward import breakdown_of, tau2_reward
-from agentgym.domains.tau2.user import LLMTau2User, OfflineTau2User
 from agentgym.domains.tau2.world import Tau2World
 from agentgym.episode import DialogueEnv, dumps, fresh_meta
+from agentgym.registry import registry
 from agentgym.types import Message, render_messages, tool_call
 
 GREETING = "Hi! How can I help you today?"  # tau2's orchestrator opens every conversation with it
@@ -93,15 +93,16 @@ class Tau2Env(DialogueEnv):
         self.reward_info: dict[str, Any] = {}
 
     def _make_user(self, spec: Any) -> Any:
-        if spec in ("offline", "tau2-offline", None):
-            return OfflineTau2User()
-        if spec in ("llm", "tau2-llm"):
-            from agentgym.llm import LLM
-
-            return LLMTau2User(LLM(self.user_llm, **({"temperature": 0.0, "max_tokens": 200} | self.user_llm_args)))
-        if isinstance(spec, str):
-            raise ValueError(f"Unknown tau2 user {spec!r}; use 'offline' (default, no LLM), 'llm' (any litellm model via "
-                             "user_llm=...), or a user object with reset() and respond().")
+        """A registered tau2 user by name (`tau2-offline`, `tau2-llm`; `offline` and `llm` for short), or a user object."""
+        if spec is None or isinstance(spec, str):
+            name = {None: "tau2-offline", "offline": "tau2-offline", "llm": "tau2-llm"}.get(spec, spec)
+            if not name.startswith("tau2-"):
+                raise ValueError(f"Unknown tau2 user {spec!r}; use 'offline' (default, no LLM), 'llm' (any litellm model via "
+                                 "user_llm=...), or a user object with reset() and respond().")
+            try:
+                return registry.get("user", name).from_env(self)
+            except KeyError:
+                raise ValueError(f"Unknown tau2 user {spec!r}; registered: {', '.join(registry.names('user'))}.") from None
         if not (hasattr(spec, "reset") and hasattr(spec, "respond")):
             raise TypeError(f"user must be 'offline', 'llm' or an object with reset() and respond(), got {type(spec).__name__}.")
         return spec

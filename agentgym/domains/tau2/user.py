@@ -54,6 +54,10 @@ def _sentences(text: str | None) -> list[str]:
 class OfflineTau2User:
     """See the module docstring. Deterministic: the same agent messages give the same replies."""
 
+    @classmethod
+    def from_env(cls, env: Any, persona: Any = None) -> OfflineTau2User:
+        return cls()
+
     def __init__(self, patience: int = 3) -> None:
         self.patience = patience
         self.instructions: Any = None
@@ -133,6 +137,12 @@ class OfflineTau2User:
 
 class LLMTau2User:
     """tau2's user simulator prompt on any litellm model (`agentgym.llm.LLM`)."""
+
+    @classmethod
+    def from_env(cls, env: Any, persona: Any = None) -> LLMTau2User:
+        from agentgym.llm import LLM
+
+        return cls(LLM(env.user_llm, **({"temperature": 0.0, "max_tokens": 200} | env.user_llm_args)))
 
     def __init__(self, llm: Any) -> None:
         self.llm = llm
