@@ -162,12 +162,35 @@ def parse_json(text: str) -> Action:
     return _invalid("json", f"JSON {type(obj).__name__} is not a tool call; " + _HOW)
 
 
+MAX_DEPTH = 64
+
+
+def _shape_error(obj: Any) -> str | None:
+    """Why a dict/list action cannot be read (it contains itself, or nests deeper than MAX_DEPTH), or None."""
+    stack: list[tuple[Any, int, frozenset[int]]] = [(obj, 0, frozenset())]
+    while stack:
+        node, depth, ancestors = stack.pop()
+        if not isinstance(node, (dict, list, tuple)):
+            continue
+        if id(node) in ancestors:
+            return "the action contains itself (a circular reference)"
+        if depth > MAX_DEPTH:
+            return f"the action nests deeper than {MAX_DEPTH} levels"
+        inner = ancestors | {id(node)}
+        stack.extend((child, depth + 1, inner) for child in (node.values() if isinstance(node, dict) else node))
+    return None
+
+
 def parse_action(action: Any) -> Action:
     """Detect the format of `action` and parse it. Never raises."""
+    if isinstance(action, (dict, list, tuple)):
+        problem = _shape_error(action)
+        if problem:
+            return _invalid("unknown", f"{problem}; " + _HOW)
     try:
         return _parse(action)
-    except RecursionError:
-        return _invalid("unknown", "the action is nested too deeply to read; " + _HOW)
+    except (RecursionError, ValueError, TypeError) as e:
+        return _invalid("unknown", f"the action could not be read ({type(e).__name__}); " + _HOW)
 
 
 def _parse(action: Any) -> Action:

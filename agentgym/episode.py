@@ -27,11 +27,17 @@ HELP = ("How to act, one action per step: a plain message goes to the user; a to
 
 
 def dumps(obj: Any) -> str:
-    """Compact, key-sorted JSON (deterministic); orjson when it can, json for exotic values."""
+    """Compact, key-sorted JSON (deterministic); orjson when it can, json for exotic values, and a
+    bounded repr for what JSON cannot hold (a value that contains itself): never raises."""
     try:
         return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
     except (TypeError, orjson.JSONEncodeError):
-        return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=repr)
+        try:
+            return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=repr)
+        except (ValueError, RecursionError, TypeError):
+            import reprlib
+
+            return json.dumps(reprlib.repr(obj))
 
 
 def fresh_meta(meta: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:

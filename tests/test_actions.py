@@ -62,3 +62,20 @@ def test_bad_inputs_become_invalid_with_a_reason():
         assert a.kind in ("invalid", "message"), raw
         if a.kind == "invalid":
             assert hint in a.error
+
+
+def test_actions_that_contain_themselves_or_nest_without_end_are_explained():
+    d = {"name": "x"}
+    d["arguments"] = d
+    e = {"role": "assistant"}
+    e["content"] = e
+    lst = []
+    lst.append(lst)
+    deep = cur = {}
+    for _ in range(10_000):
+        cur["a"] = {}
+        cur = cur["a"]
+    for raw, hint in [(d, "contains itself"), (e, "contains itself"), (lst, "contains itself"), ([d], "contains itself"),
+                      ({"name": "T", "arguments": {"city": d}}, "contains itself"), (deep, "deeper than")]:
+        a = parse_action(raw)
+        assert a.kind == "invalid" and hint in a.error
