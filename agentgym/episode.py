@@ -117,7 +117,8 @@ class DialogueEnv(gym.Env[str, str]):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, StepInfo]:
         super().reset(seed=seed)
         self.history, self.turns, self.done, self.termination = [], 0, False, None
-        new, extra = self._start(dict(options or {}))
+        self.started = False
+        new, extra = self._start(dict(options or {}))  # a bad task id raises here: the next step says to reset
         self.started = True
         self.breakdown = self._score()
         return render_messages(new), self._info(new, "reset", extra)

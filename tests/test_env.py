@@ -207,3 +207,16 @@ def test_users_come_from_the_registry_and_bad_ones_are_named():
         gym.make("agentgym/SGD-v0", user="tau2-offline")
     with pytest.raises(TypeError, match="reset\\(\\) and respond\\(\\)"):
         gym.make("agentgym/SGD-v0", user=42)
+
+
+def test_a_failed_reset_leaves_the_env_usable():
+    from gymnasium.error import ResetNeeded
+
+    env = gym.make("agentgym/SGD-v0").unwrapped
+    env.reset(seed=0)
+    with pytest.raises(KeyError, match="No task 'nope'"):
+        env.reset(seed=0, options={"task_id": "nope"})
+    with pytest.raises(ResetNeeded, match="reset"):
+        env.step("hello")
+    obs, info = env.reset(seed=0, options={"task_id": "11_00061"})
+    assert obs.startswith("user:") and env.step("Which city?")[0].startswith("user:")
