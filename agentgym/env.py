@@ -43,6 +43,29 @@ from agentgym.types import Message, tool_call
 from agentgym.users import Persona, User, UserContext, UserTurn
 
 
+def _check_arguments(*, max_turns: Any, max_results: Any, judge: Any, persona: Any, reward: Any, task_ids: Any,
+                     reveal_goal: Any, include_history: Any) -> None:
+    """Every constructor argument checked in one place, each message naming the argument and the fix."""
+    def whole(name: str, value: Any) -> None:
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}.")
+    whole("max_turns", max_turns)
+    whole("max_results", max_results)
+    if not (judge is None or isinstance(judge, (bool, str)) or (hasattr(judge, "judge_step") and hasattr(judge, "judge_episode"))):
+        raise TypeError(f"judge must be None, True (the local model), a litellm model string or a judge object with "
+                        f"judge_step() and judge_episode(), got {type(judge).__name__}.")
+    if persona is not None and not isinstance(persona, Persona):
+        raise TypeError(f"persona must be an agentgym.users.Persona (e.g. Persona(patience=2)), got {type(persona).__name__}.")
+    if reward is not None and not isinstance(reward, (dict, RewardConfig)):
+        raise TypeError(f"reward must be a dict like {{'weights': {{...}}, 'step_penalty': -0.01}} or a RewardConfig, "
+                        f"got {type(reward).__name__}.")
+    if task_ids is not None and (isinstance(task_ids, str) or not list(task_ids)):
+        raise ValueError(f"task_ids must be a non-empty list of task ids (None for every task), got {task_ids!r}.")
+    for name, value in (("reveal_goal", reveal_goal), ("include_history", include_history)):
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be True or False, got {value!r}.")
+
+
 class SGDEnv(DialogueEnv):
     """A Gymnasium environment over Schema-Guided Dialogue tasks (see the module docstring)."""
 
@@ -71,8 +94,8 @@ class SGDEnv(DialogueEnv):
     ) -> None:
         if max_steps is not None:  # tau2's and TauGym's name for it
             max_turns = max_steps
-        if not isinstance(max_turns, int) or isinstance(max_turns, bool) or max_turns < 1:
-            raise ValueError(f"max_turns must be a whole number of at least 1, got {max_turns!r}.")
+        _check_arguments(max_turns=max_turns, max_results=max_results, judge=judge, persona=persona, reward=reward,
+                         task_ids=task_ids, reveal_goal=reveal_goal, include_history=include_history)
         super().__init__(max_turns=max_turns, render_mode=render_mode)
         self.corpus = corpus if corpus is not None else load_sgd(data_dir, split)
         ids = [task_id] if task_id is not None else task_ids

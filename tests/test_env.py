@@ -220,3 +220,14 @@ def test_a_failed_reset_leaves_the_env_usable():
         env.step("hello")
     obs, info = env.reset(seed=0, options={"task_id": "11_00061"})
     assert obs.startswith("user:") and env.step("Which city?")[0].startswith("user:")
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"max_turns": float("nan")}, "max_turns must be a whole number"), ({"max_results": -1}, "max_results must be"),
+    ({"judge": 123}, "judge must be"), ({"persona": "x"}, "persona must be"), ({"reward": 5}, "reward must be"),
+    ({"task_ids": []}, "task_ids must be a non-empty list"), ({"reveal_goal": "yes"}, "reveal_goal must be"),
+    ({"user": 42}, "user must be"), ({"judge_mode": "turn"}, "judge_mode must be"),
+])
+def test_bad_constructor_arguments_are_refused_by_name(kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        gym.make("agentgym/SGD-v0", **kwargs)
