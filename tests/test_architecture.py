@@ -10,8 +10,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "agentgym"
 # what each layer may import (top-level imports; lazy imports inside functions are deliberate deferrals)
 LOWER = {
-    "normalize": set(), "types": set(), "spaces": set(), "registry": set(),
-    "data": {"normalize"}, "llm": {"data", "store"}, "store": {"normalize"},
+    "normalize": set(), "types": set(), "spaces": set(), "registry": set(), "cache": set(),
+    "data": {"normalize", "cache"}, "llm": {"data", "store", "cache"}, "store": {"normalize"},
 }
 
 

@@ -9,10 +9,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import gzip
-import hashlib
 import os
-import pickle
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from agentgym import cache
 from agentgym.data.schema import Service, service_from_json
 from agentgym.data.tasks import Task, task_from_dialogue
 from agentgym.normalize import infer_kind, value_key
@@ -40,7 +38,8 @@ def default_data_dir() -> Path:
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("AGENTGYM_CACHE", Path.home() / ".cache" / "agentgym"))
+    """The checked cache folder (`agentgym.cache`)."""
+    return cache.cache_dir()
 
 
 @contextlib.contextmanager
@@ -149,11 +148,9 @@ class SGDCorpus:
 
 
 def data_fingerprint(path: Path) -> str:
-    h = hashlib.sha1(f"{INDEX_VERSION}|{path.resolve()}".encode())
-    for f in [path / "schema.json", *dialogue_files(path)]:
-        st = f.stat()
-        h.update(f"{f.name}|{st.st_size}|{st.st_mtime_ns}".encode())
-    return h.hexdigest()[:16]
+    """A content hash of the split's files and the index version: an edit in place (same size and
+    mtime) changes it, and so does a file from another split."""
+    return cache.content_hash([path / "schema.json", *dialogue_files(path)], f"sgd-index-{INDEX_VERSION}")[:24]
 
 
 def _build(path: Path, split: str) -> SGDCorpus:
@@ -196,34 +193,24 @@ def load_sgd(data_dir: str | os.PathLike[str] | None = None, split: str = "dev",
     fp = data_fingerprint(path)
     if use_cache and (path.as_posix(), fp) in _MEMORY:
         return _MEMORY[(path.as_posix(), fp)]
-    cache_file = cache_dir() / f"sgd-{split}-{fp}.pkl"
+    cache_name = f"sgd-{split}-{fp}.pkl"
     corpus: SGDCorpus | None = None
-    if use_cache and cache_file.exists():
-        try:
-            with _gc_paused(), cache_file.open("rb") as fh:
-                corpus = pickle.load(fh)
-        except Exception:  # a stale or truncated cache is rebuilt, never trusted
+    if use_cache:
+        with _gc_paused():
+            corpus = cache.load(cache_name)  # signed by us, else None: never unpickled
+        if not isinstance(corpus, SGDCorpus) or corpus.split != split:
             corpus = None
     if corpus is None:
         corpus = _build(path, split)
         if use_cache:
-            _write_atomically(cache_file, corpus)
+            _save(cache_name, corpus)
     corpus.path = path
     if use_cache:
         _MEMORY[(path.as_posix(), fp)] = corpus
     return corpus
 
 
-def _write_atomically(target: Path, corpus: SGDCorpus) -> None:
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        state = dict(corpus.__dict__)
-        state.pop("task_index", None)
-        state.pop("dialogues", None)
-        state.pop("_keys", None)
-        clean = SGDCorpus(**{k: state[k] for k in ("path", "split", "services", "tasks", "tables", "slot_kinds")})
-        with tempfile.NamedTemporaryFile(dir=target.parent, delete=False, suffix=".tmp") as fh:
-            pickle.dump(clean, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(fh.name, target)
-    except OSError:
-        pass  # a read-only home still works, just without the cache
+def _save(name: str, corpus: SGDCorpus) -> None:
+    state = dict(corpus.__dict__)
+    clean = SGDCorpus(**{k: state[k] for k in ("path", "split", "services", "tasks", "tables", "slot_kinds")})
+    cache.save(name, clean)

@@ -116,7 +116,7 @@ class ResponseCache:
 
 
 def default_cache_path() -> Path:
-    from agentgym.data.sgd import cache_dir
+    from agentgym.cache import cache_dir
 
     return cache_dir() / "llm-cache.sqlite"
 

@@ -94,7 +94,7 @@ def probe_key(model_path: Path) -> str:
 
 
 def _verdict_path(key: str) -> Path:
-    from agentgym.data.sgd import cache_dir
+    from agentgym.cache import cache_dir
 
     return cache_dir() / "engine-probe" / f"{key}.json"
 

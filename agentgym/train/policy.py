@@ -10,7 +10,7 @@ DEFAULT_POLICY = "smollm2-135m"
 
 
 def _cache_root() -> Path:
-    from agentgym.data.sgd import cache_dir
+    from agentgym.cache import cache_dir
 
     return cache_dir() / "policies"
 

@@ -6,16 +6,15 @@ to real users. The fitted model is cached per corpus, so only the first construc
 from __future__ import annotations
 
 import os
-import pickle
 import random
-import tempfile
 import zlib
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from agentgym.data.sgd import SGDCorpus, cache_dir, data_fingerprint, load_sgd
+from agentgym import cache
+from agentgym.data.sgd import SGDCorpus, data_fingerprint, load_sgd
 from agentgym.data.tasks import Act, Task
 from agentgym.users.agenda import AgendaPolicy, Persona
 from agentgym.users.base import UserContext, UserTurn
@@ -68,23 +67,11 @@ def load_user_model(data_dir: str | os.PathLike[str] | None = None, split: str =
     key = f"user-{MODEL_VERSION}-{_code_hash()}-{split}-{data_fingerprint(corpus.path)}"
     if use_cache and key in _MODELS:
         return _MODELS[key]
-    path = cache_dir() / f"{key}.pkl"
-    model = None
-    if use_cache and path.exists():
-        try:
-            model = pickle.loads(path.read_bytes())
-        except Exception:
-            model = None
-    if model is None:
+    model = cache.load(f"{key}.pkl") if use_cache else None  # signed by us, else None: never unpickled
+    if not isinstance(model, UserModel):
         model = UserModel.fit(corpus)
         if use_cache:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as fh:
-                    pickle.dump(model, fh, protocol=pickle.HIGHEST_PROTOCOL)
-                os.replace(fh.name, path)
-            except OSError:
-                pass
+            cache.save(f"{key}.pkl", model)
     if use_cache:
         _MODELS[key] = model
     return model
