@@ -56,7 +56,7 @@ test: $(FULL) browser lint  ## everything (CI)
 	$(BIN)/python -m pytest tests
 
 test-fast: $(FULL)  ## the inner loop (under a minute): all but training, browsers, notebooks, local-LLM generation
-	AGENTGYM_CACHE=$${AGENTGYM_CACHE:-$(CURDIR)/.cache/test} AGENTGYM_FUZZ_EXAMPLES=500 $(BIN)/python -m pytest tests -m "not slow"
+	AGENTGYM_CACHE=$${AGENTGYM_CACHE:-$(CURDIR)/.cache/test} AGENTGYM_FUZZ_EXAMPLES=500 $(BIN)/python -m pytest tests -m "not slow" -n auto
 
 lint: $(FULL)
 	$(BIN)/ruff check agentgym tests bench scripts notebooks

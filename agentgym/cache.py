@@ -41,14 +41,23 @@ def cache_dir() -> Path:
 
 
 def _key(folder: Path) -> bytes:
+    """The per-user signing key, made once: written whole to a temp file, then linked into place, so
+    processes racing to make it all end up reading the same complete key."""
     key_file = folder / ".hmac-key"
-    try:
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return key_file.read_bytes()
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(os.urandom(32))
-    return key_file.read_bytes()
+    if not key_file.exists():
+        with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".key") as fh:
+            os.fchmod(fh.fileno(), 0o600)
+            fh.write(os.urandom(32))
+        try:
+            os.link(fh.name, key_file)  # fails if another process made it first: theirs wins
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(fh.name)
+    key = key_file.read_bytes()
+    if len(key) != 32:
+        raise PermissionError(f"The cache signing key {key_file} is damaged; delete it (the cache is rebuilt).")
+    return key
 
 
 def content_hash(files: Iterable[Path], *extra: str) -> str:

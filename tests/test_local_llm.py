@@ -1,13 +1,13 @@
 """The real local model: SmolLM2-135M on llama.cpp, in-process and as a loopback server."""
+import importlib.util
 import json
 import subprocess
 import sys
 
 import pytest
 
-pytest.importorskip("litellm")
-pytest.importorskip("llama_cpp")
-pytestmark = pytest.mark.slow  # make test-fast skips it
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(importlib.util.find_spec("litellm") is None or importlib.util.find_spec("llama_cpp") is None,
+                                                    reason="needs the llm extra")]
 
 
 from agentgym import SGDEnv  # noqa: E402
