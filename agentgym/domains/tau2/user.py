@@ -61,7 +61,6 @@ class OfflineTau2User:
     def __init__(self, patience: int = 3) -> None:
         self.patience = patience
         self.instructions: Any = None
-        self.tools: Any = None
 
     def reset(self, task: Any, seed: int = 0, call_tool: Any = None, user_tools: list[Any] | None = None) -> Tau2UserTurn:
         scenario = task.user_scenario
