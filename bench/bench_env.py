@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import gymnasium as gym
+from timing import time_reset_and_steps
 
 import agentgym  # noqa: F401  (registers the ids)
 from agentgym.actions import parse_action
@@ -65,14 +66,7 @@ def bench_tau2(steps: int) -> dict[str, float] | None:
         return None
     logger.remove()
     env = AgentGymEnv(domain="mock", task_id="create_task_1", solo_mode=True, max_steps=steps + 10)
-    t0 = time.perf_counter()
-    env.reset(seed=0)
-    reset_s = time.perf_counter() - t0
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        env.step('{"name": "get_users", "arguments": {}}')
-        times.append(time.perf_counter() - t0)
+    reset_s, times = time_reset_and_steps(env, '{"name": "get_users", "arguments": {}}', steps, seed=0)
     return {"steps": steps, "reset_ms": 1000 * reset_s, "tool_step_ms_mean": 1000 * statistics.fmean(times),
             "tool_step_ms_median": 1000 * statistics.median(times)}
 

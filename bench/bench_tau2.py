@@ -20,6 +20,7 @@ import statistics
 import time
 
 import gymnasium as gym
+from timing import time_reset_and_steps
 
 import agentgym  # noqa: F401  (registers the ids)
 from agentgym.domains.tau2.agents import NoopAgent, OracleAgent
@@ -36,12 +37,7 @@ def _stats(times: list[float]) -> dict[str, float]:
 
 def ours_tool_step(steps: int) -> dict[str, float]:
     env = gym.make("agentgym/tau2-airline-v0", max_steps=steps + 10)
-    env.reset(seed=0, options={"task_id": "0"})
-    times = []
-    for _ in range(steps):
-        t0 = time.perf_counter()
-        env.step(CALL)
-        times.append(time.perf_counter() - t0)
+    _, times = time_reset_and_steps(env, CALL, steps, seed=0, options={"task_id": "0"})
     return _stats(times)
 
 
@@ -74,14 +70,7 @@ def tau2_tool_step(steps: int) -> dict[str, float] | None:
     with LocalServer() as srv:
         env = AgentGymEnv(domain="airline", task_id="0", max_steps=steps + 10, user_llm="openai/smollm2-135m",
                           user_llm_args={"api_base": srv.api_base, "api_key": "none", "temperature": 0.0, "max_tokens": 40})
-        t0 = time.perf_counter()
-        env.reset(seed=0)
-        reset_s = time.perf_counter() - t0
-        times = []
-        for _ in range(steps):
-            t0 = time.perf_counter()
-            env.step(CALL)
-            times.append(time.perf_counter() - t0)
+        reset_s, times = time_reset_and_steps(env, CALL, steps, seed=0)
     out = _stats(times)
     out["reset_ms_with_llm_user"] = 1000 * reset_s
     return out
