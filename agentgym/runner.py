@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
@@ -75,16 +76,23 @@ def run_episodes(
 ) -> list[Episode]:
     """Play `episodes` episodes (default: every task once, in order), seeds seed, seed+1, ...
 
-    With `out`, each trajectory is appended to that JSONL file as soon as it ends.
+    With `out`, each trajectory is written as soon as it ends to `<out>.partial`, which replaces
+    `out` atomically when the run completes: an interrupted run leaves the previous `out` intact and
+    its own episodes readable in the `.partial` file.
     """
     tasks = list(task_ids) if task_ids is not None else list(env.unwrapped.task_ids)
     n = episodes if episodes is not None else len(tasks)
     if n < 1:
         raise ValueError(f"episodes must be at least 1, got {n}.")
     fh = None
-    if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        fh = open(out, "w", encoding="utf-8")
+    target = Path(out) if out is not None else None
+    if target is not None:
+        if target.is_dir():
+            raise ValueError(f"out must be a file path for the JSONL trajectories, but {target} is a folder.")
+        if target.parent.exists() and not target.parent.is_dir():
+            raise ValueError(f"Cannot write {target}: {target.parent} is a file, not a folder.")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(target.with_name(target.name + ".partial"), "w", encoding="utf-8")
     result = []
     try:
         for i in tqdm(range(n), desc=f"{getattr(agent, 'name', 'agent')} episodes", disable=not progress):
@@ -96,6 +104,8 @@ def run_episodes(
     finally:
         if fh:
             fh.close()
+    if target is not None and fh is not None:
+        os.replace(fh.name, target)  # only a complete run replaces the last one
     return result
 
 

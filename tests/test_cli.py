@@ -35,3 +35,34 @@ def test_bad_arguments_are_clear_errors(argv, message, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "agentgym.cli", *argv], capture_output=True, text=True, timeout=300,
                           cwd=tmp_path)
     assert proc.returncode == 2 and message in proc.stderr, proc.stderr[-500:]
+
+
+def test_an_interrupted_run_keeps_the_last_results_and_its_own(tmp_path):
+    import gymnasium as gym
+    import pytest
+
+    from agentgym.agents import ScriptedAgent
+    from agentgym.runner import run_episodes
+
+    env = gym.make("agentgym/SGD-v0")
+    out = tmp_path / "runs" / "scripted.jsonl"
+    run_episodes(env, ScriptedAgent(), episodes=3, progress=False, out=out)
+    before = out.read_text()
+    assert before.count("\n") == 3
+
+    class Breaks(ScriptedAgent):
+        played = 0
+
+        def reset(self, obs, info):
+            Breaks.played += 1
+            if Breaks.played == 3:
+                raise KeyboardInterrupt  # the person stops the run during episode 3
+            super().reset(obs, info)
+
+    with pytest.raises(KeyboardInterrupt):
+        run_episodes(env, Breaks(), episodes=5, progress=False, out=out)
+    assert out.read_text() == before  # the last complete run is intact
+    partial = out.with_name(out.name + ".partial").read_text()
+    assert partial.count("\n") == 2  # and this run's two finished episodes are readable
+    with pytest.raises(ValueError, match="is a folder"):
+        run_episodes(env, ScriptedAgent(), episodes=1, progress=False, out=tmp_path)
