@@ -92,12 +92,17 @@ def _eval_judge(args: argparse.Namespace) -> int:
     pairs = build_pairs(corpus, n=args.pairs, seed=args.seed)
     if not pairs:
         raise ValueError(f"No (real, corrupted) pairs could be built from {corpus.path}: it needs system turns with slot spans.")
-    judge = LLMJudge(LLM(args.model, max_tokens=args.max_tokens))
+    judge = LLMJudge(LLM(args.model, max_tokens=args.max_tokens, api_base=args.api_base, api_key=args.api_key))
     metrics = {"judge": judge.name, "evaluated_on": str(corpus.path), **evaluate_judge(judge, pairs, progress=not args.quiet)}
     by_role = judge.llm.ledger.by_role().get("judge", {})
     metrics.update({"judge_calls": int(by_role.get("calls", 0)), "judge_cached": int(by_role.get("cached", 0)),
                     "judge_seconds": round(float(by_role.get("latency_s", 0.0)), 1)})
     _print_metrics(metrics, args.json)
+    failed = [c for c in judge.llm.ledger.calls if not c.ok]
+    if judge.llm.ledger.calls and len(failed) == len(judge.llm.ledger.calls):
+        print(f"agentgym: error: every judge call failed ({len(failed)}), so nothing was judged; the first error: "
+              f"{failed[0].error}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -190,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
     ej.add_argument("--model", default=None, help="litellm model string (default: local/smollm2-135m)")
     ej.add_argument("--pairs", type=int, default=40, help="number of (real, corrupted) pairs")
     ej.add_argument("--max-tokens", type=int, default=160)
+    ej.add_argument("--api-base", default=None, help="OpenAI-compatible server for the judge model (e.g. a local vLLM)")
+    ej.add_argument("--api-key", default=None, help="its API key (never stored: configs are scrubbed)")
     _add_output_args(ej)
     ej.set_defaults(func=_eval_judge)
 

@@ -110,3 +110,13 @@ def test_a_failing_llm_user_is_reported_and_the_episode_goes_on(tmp_path):
         obs, r, term, trunc, info = env.step("Hello, how can I help?")
         assert info["unscored"] and not term
         assert env.ledger.by_role()["user"]["errors"] == 2
+
+
+def test_eval_judge_exits_nonzero_with_the_cause_when_every_call_fails(tmp_path, capsys):
+    from agentgym.cli import main
+
+    with FakeLLMServer([400]) as srv:  # a bad request: not retried, every call fails
+        code = main(["eval-judge", "--pairs", "4", "--quiet", "--model", "openai/fake", "--api-base", srv.api_base,
+                     "--api-key", "x"])
+    err = capsys.readouterr().err
+    assert code == 1 and "every judge call failed" in err and "400" in err
