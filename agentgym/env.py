@@ -43,14 +43,11 @@ from agentgym.types import Message, tool_call
 from agentgym.users import Persona, User, UserContext, UserTurn
 
 
-def _check_arguments(*, max_turns: Any, max_results: Any, judge: Any, persona: Any, reward: Any, task_ids: Any,
+def _check_arguments(*, max_results: Any, judge: Any, persona: Any, reward: Any, task_ids: Any,
                      reveal_goal: Any, include_history: Any) -> None:
     """Every constructor argument checked in one place, each message naming the argument and the fix."""
-    def whole(name: str, value: Any) -> None:
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{name} must be a whole number of at least 1, got {value!r}.")
-    whole("max_turns", max_turns)
-    whole("max_results", max_results)
+    if not isinstance(max_results, int) or isinstance(max_results, bool) or max_results < 1:
+        raise ValueError(f"max_results must be a whole number of at least 1, got {max_results!r}.")
     if not (judge is None or isinstance(judge, (bool, str)) or (hasattr(judge, "judge_step") and hasattr(judge, "judge_episode"))):
         raise TypeError(f"judge must be None, True (the local model), a litellm model string or a judge object with "
                         f"judge_step() and judge_episode(), got {type(judge).__name__}.")
@@ -94,9 +91,9 @@ class SGDEnv(DialogueEnv):
     ) -> None:
         if max_steps is not None:  # tau2's and TauGym's name for it
             max_turns = max_steps
-        _check_arguments(max_turns=max_turns, max_results=max_results, judge=judge, persona=persona, reward=reward,
+        _check_arguments(max_results=max_results, judge=judge, persona=persona, reward=reward,
                          task_ids=task_ids, reveal_goal=reveal_goal, include_history=include_history)
-        super().__init__(max_turns=max_turns, render_mode=render_mode)
+        super().__init__(max_turns=max_turns, render_mode=render_mode, include_history=include_history)
         self.corpus = corpus if corpus is not None else load_sgd(data_dir, split)
         ids = [task_id] if task_id is not None else task_ids
         self.tasks: list[Task] = [self.corpus.task(str(t)) for t in ids] if ids else list(self.corpus.tasks)
@@ -119,7 +116,6 @@ class SGDEnv(DialogueEnv):
         config = RewardConfig(**reward) if isinstance(reward, dict) else reward
         self.reward_fn = RuleReward(self.corpus, config)
         self.reveal_goal = reveal_goal
-        self.include_history = include_history
         self.mocker = ToolMocker(self.corpus, max_results=max_results)
         self._tool_cache: dict[tuple[str, ...], tuple[dict[str, Tool], list[dict[str, Any]], str, dict[str, Any]]] = {}
         self.task: Task | None = None
@@ -248,8 +244,6 @@ class SGDEnv(DialogueEnv):
                                 "cost": self.ledger.by_role()}
         if self.reveal_goal:
             info["goal"] = self.task.goal_dict()
-        if self.include_history:
-            info["history"] = [dict(m) for m in self.history]
         return info
 
     # ---- internals --------------------------------------------------------------------

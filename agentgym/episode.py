@@ -72,10 +72,15 @@ class DialogueEnv(gym.Env[str, str]):
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
 
-    def __init__(self, max_turns: int, render_mode: str | None = None) -> None:
+    def __init__(self, max_turns: int, render_mode: str | None = None, *, include_history: bool = False,
+                 all_messages_as_observation: bool = False, limit_name: str = "max_turns") -> None:
+        if not isinstance(max_turns, int) or isinstance(max_turns, bool) or max_turns < 1:
+            raise ValueError(f"{limit_name} must be a whole number of at least 1, got {max_turns!r}.")
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}.")
         self.max_turns = max_turns
+        self.include_history = include_history  # info["history"]: the whole conversation, every step
+        self.all_messages_as_observation = all_messages_as_observation  # tau2 gym's option: observe the whole conversation
         self.render_mode = render_mode
         self.observation_space = Utterance()
         self.action_space = Utterance()
@@ -121,7 +126,7 @@ class DialogueEnv(gym.Env[str, str]):
         new, extra = self._start(dict(options or {}))  # a bad task id raises here: the next step says to reset
         self.started = True
         self.breakdown = self._score()
-        return render_messages(new), self._info(new, "reset", extra)
+        return self._observation(new), self._info(new, "reset", extra)
 
     def step(self, action: Any) -> tuple[str, float, bool, bool, StepInfo]:
         if not self.started:
@@ -162,7 +167,10 @@ class DialogueEnv(gym.Env[str, str]):
         extra = self._after_step(parsed, extra)
         self.breakdown = self._score()
         reward = self._step_reward(self.breakdown)
-        return render_messages(new), float(reward), terminated, truncated, self._info(new, parsed.format, extra)
+        return self._observation(new), float(reward), terminated, truncated, self._info(new, parsed.format, extra)
+
+    def _observation(self, new: list[Message]) -> str:
+        return render_messages(self.history if self.all_messages_as_observation else new)
 
     def _after_step(self, parsed: Action, extra: dict[str, Any]) -> dict[str, Any]:
         """Anything a domain does after every step (a judge, say); returns extra info."""
@@ -197,6 +205,8 @@ class DialogueEnv(gym.Env[str, str]):
             "user_error": None,
         }
         info.update(self._base_info())
+        if self.include_history:
+            info["history"] = [dict(m) for m in self.history]
         info.update(extra)
         info["unscored"] = bool(info.get("user_error")) or bool(self.breakdown.get("judge_unscored"))
         return info  # type: ignore[return-value]

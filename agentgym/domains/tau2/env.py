@@ -37,7 +37,7 @@ from agentgym.domains.tau2.reward import breakdown_of, tau2_reward
 from agentgym.domains.tau2.world import Tau2World
 from agentgym.episode import DialogueEnv, dumps, fresh_meta
 from agentgym.registry import registry
-from agentgym.types import Message, render_messages, tool_call
+from agentgym.types import Message, tool_call
 
 GREETING = "Hi! How can I help you today?"  # tau2's orchestrator opens every conversation with it
 DONE_SCHEMA = {"type": "function", "function": {"name": "done", "description": "Call this function when you are done with the task.",
@@ -54,9 +54,8 @@ class Tau2Env(DialogueEnv):
                  user_model: str | None = None, user_provider: str | None = None, normalize_rewards: bool = True,
                  render_mode: str | None = None) -> None:
         check_domain(domain, solo_mode)
-        if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps < 1:
-            raise ValueError(f"max_steps must be a whole number of at least 1, got {max_steps!r}.")
-        super().__init__(max_turns=max_steps, render_mode=render_mode)
+        super().__init__(max_turns=max_steps, render_mode=render_mode, include_history=include_history,
+                         all_messages_as_observation=all_messages_as_observation, limit_name="max_steps")
         self.domain, self.solo_mode = domain, bool(solo_mode)
         self.world = Tau2World(domain, self.solo_mode)
         self.all_tasks = {t.id: t for t in tasks(domain)}
@@ -73,16 +72,13 @@ class Tau2Env(DialogueEnv):
             user, user_llm = "llm", f"{user_provider}/{user_model}" if user_provider else user_model
         self.user_llm, self.user_llm_args = user_llm, dict(user_llm_args or {})
         self.user = self._make_user(user)
-        self.all_messages_as_observation = all_messages_as_observation
-        self.include_history = include_history
         self.normalize_rewards = normalize_rewards
         env = self.world.env
         tools = env.get_tools() + (env.get_user_tools() if self.solo_mode and env.user_tools is not None else [])
         self.schemas = [t.openai_schema for t in tools] + [DONE_SCHEMA]
         self.tool_names = {t.name for t in tools}
-        kits = [env.tools] + ([env.user_tools] if env.user_tools is not None else [])
         self.tool_meta = {t.name: {"service": domain, "intent": t.name, "required": list(t.openai_schema["function"]["parameters"].get("required", [])),
-                                   "writes": any(k.has_tool(t.name) and k.tool_type(t.name).value == "write" for k in kits), "defaults": {}}
+                                   "writes": self.world.writes(t.name, "assistant"), "defaults": {}}
                           for t in tools}
         self.tool_meta["done"] = {"service": domain, "intent": "done", "required": [], "writes": False, "defaults": {}}
         self.user_tools = env.get_user_tools() if env.user_tools is not None and not self.solo_mode else []
@@ -120,6 +116,7 @@ class Tau2Env(DialogueEnv):
         self.world.reset(self.task)
         init = self.task.initial_state
         self.trajectory = list(init.message_history or []) if init is not None else []
+        self._pending_user_calls = []
         self.reward_info = {}
         if self.solo_mode:
             msg = self._env_message(f"ticket: {self.task.ticket}")
@@ -163,7 +160,7 @@ class Tau2Env(DialogueEnv):
         return response.content
 
     def _to_tools(self, action: Action) -> tuple[list[Message], dict[str, Any]]:
-        from tau2.data_model.message import AssistantMessage, ToolCall
+        from tau2.data_model.message import AssistantMessage, ToolCall, ToolMessage
 
         calls, out, records, results = [], [], [], []
         stop = False
@@ -191,8 +188,6 @@ class Tau2Env(DialogueEnv):
             out.append((call_id, c.name[:100], content, response))
         if calls:
             self.trajectory.append(AssistantMessage(role="assistant", content=action.text or None, tool_calls=calls, timestamp=None))
-        from tau2.data_model.message import ToolMessage
-
         msgs: list[Message] = []
         for call_id, name, content, response in out:
             tm = response.model_copy(update={"timestamp": None}) if response is not None else ToolMessage(
@@ -226,8 +221,6 @@ class Tau2Env(DialogueEnv):
                                 "tool_meta": fresh_meta(self.tool_meta),
                                 "policy": self.policy, "task": self.task,  # tau2's Task object, as tau2's gym gives it
                                 "reward_info": copy.deepcopy(self.reward_info), "simulation_run": self._simulation_run() if self.done else "{}"}
-        if self.include_history:
-            info["history"] = [dict(m) for m in self.history]
         return info
 
     def _simulation_run(self) -> str:
@@ -238,15 +231,3 @@ class Tau2Env(DialogueEnv):
                             reward_info=RewardInfo.model_validate(self.reward_info) if self.reward_info else None)
         return run.model_dump_json()
 
-    def step(self, action: Any) -> tuple[str, float, bool, bool, Any]:
-        obs, reward, terminated, truncated, info = super().step(action)
-        if self.all_messages_as_observation:
-            obs = render_messages(self.history)
-        return obs, reward, terminated, truncated, info
-
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, Any]:
-        self._pending_user_calls = []
-        obs, info = super().reset(seed=seed, options=options)
-        if self.all_messages_as_observation:
-            obs = render_messages(self.history)
-        return obs, info

@@ -136,6 +136,7 @@ class ToolkitState:
         self.toolkit = toolkit
         self.pristine = pickle.dumps(toolkit.db)
         self.journaled = len(self.pristine) >= self.SMALL
+        self._pristine_hash: str | None = None
         self.dicts: dict[str, UndoDict] = {}
         self.others: dict[str, Any] = {}  # field -> pristine value, saved at the first write of an episode
         self.dirty = False
@@ -205,8 +206,10 @@ class ToolkitState:
         return _dump(self.others.get(where[0], getattr(self.db, where[0])))
 
     def pristine_hash(self) -> str:
-        """tau2's hash of the pristine DB (for a fingerprint "pristine" marker)."""
-        return pickle.loads(self.pristine).get_hash()
+        """tau2's hash of the pristine DB (for a fingerprint "pristine" marker), computed once."""
+        if self._pristine_hash is None:
+            self._pristine_hash = pickle.loads(self.pristine).get_hash()
+        return self._pristine_hash
 
 
 def same_state(a: dict[Any, str], b: dict[Any, str], state: ToolkitState) -> bool:

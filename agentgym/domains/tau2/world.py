@@ -30,10 +30,13 @@ class Tau2World:
             return "user"
         return "assistant"
 
+    def writes(self, name: str, requestor: str) -> bool:
+        """Does this call write? tau2's own tool metadata (`ToolType.WRITE`) of the toolkit it lands in."""
+        toolkit = self.env.user_tools if self.toolkit_of(name, requestor) == "user" else self.env.tools
+        return toolkit is not None and toolkit.has_tool(name) and toolkit.tool_type(name) == self._write
+
     def _arm(self, name: str, requestor: str) -> None:
-        kit = self.toolkit_of(name, requestor)
-        toolkit = self.env.user_tools if kit == "user" else self.env.tools
-        writes = toolkit is not None and toolkit.has_tool(name) and toolkit.tool_type(name) == self._write
+        writes = self.writes(name, requestor)
         for state in self.states.values():
             if writes or not state.journaled:  # a small DB is restored after any call (telecom's sync_tools writes too)
                 state.arm()
