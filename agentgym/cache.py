@@ -16,6 +16,7 @@ import os
 import pickle
 import stat
 import tempfile
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -73,10 +74,24 @@ def content_hash(files: Iterable[Path], *extra: str) -> str:
     return h.hexdigest()
 
 
+_WARNED: set[str] = set()
+
+
+def _unsafe(e: PermissionError) -> None:
+    """An unsafe cache folder is not used: said once, and everything works without it."""
+    if str(e) not in _WARNED:
+        _WARNED.add(str(e))
+        warnings.warn(f"{e} Working without the cache until then.", stacklevel=3)
+
+
 def load(name: str) -> Any | None:
     """The object saved under `name`, or None when there is none or its signature does not verify."""
     try:
         folder = cache_dir()
+    except PermissionError as e:
+        _unsafe(e)
+        return None
+    try:
         data = (folder / name).read_bytes()
         key = _key(folder)
     except OSError:
@@ -94,6 +109,10 @@ def save(name: str, obj: Any) -> None:
     """Sign and write atomically (0600); a read-only cache folder is skipped silently."""
     try:
         folder = cache_dir()
+    except PermissionError as e:
+        _unsafe(e)
+        return
+    try:
         payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
         tag = hmac.new(_key(folder), payload, hashlib.sha256).digest()
         with tempfile.NamedTemporaryFile(dir=folder, delete=False, suffix=".tmp") as fh:

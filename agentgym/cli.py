@@ -232,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"agentgym: error: {e}. Install the extra that provides it: pip install -e '.[train]' "
               "(training, the hf agent) or '.[llm]' (LLM users and judges).", file=sys.stderr)
         return 2
-    except (FileNotFoundError, KeyError, ValueError) as e:
+    except (FileNotFoundError, PermissionError, KeyError, ValueError) as e:
         message = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"agentgym: error: {message}", file=sys.stderr)
         return 2

@@ -70,3 +70,17 @@ def test_a_cache_others_can_write_to_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("AGENTGYM_CACHE", str(shared))
     with pytest.raises(PermissionError, match="chmod 700"):
         cache.cache_dir()
+
+
+def test_an_unsafe_cache_is_not_used_and_the_run_says_why(tmp_path, monkeypatch, capsys):
+    from agentgym.cli import main
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv("AGENTGYM_CACHE", str(shared))
+    monkeypatch.setattr(sgd, "_MEMORY", {})
+    monkeypatch.setattr(cache, "_WARNED", set())
+    with pytest.warns(UserWarning, match="chmod 700"):
+        assert main(["run", "--quiet", "--episodes", "1", "--out", str(tmp_path / "runs")]) == 0
+    assert list(shared.iterdir()) == []  # nothing read from it, nothing written to it
