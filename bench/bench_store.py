@@ -28,7 +28,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=10_000)
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())
-    store = ExperienceStore(tmp / "store")
+    store = ExperienceStore(tmp / "store", create=True)
     vid = store.register_agent("scripted", "bench")
     env = RecordEpisodes(gym.make("agentgym/SGD-v0"), store, agent_version_id=vid)
     plain = gym.make("agentgym/SGD-v0")

@@ -62,7 +62,7 @@ def test_package_works_without_any_llm_or_training_extra(tmp_path):
         from agentgym.runner import run_episodes
         from agentgym.store import ExperienceStore, RecordEpisodes
         from agentgym.workbench import StepSession
-        store = ExperienceStore({str(tmp_path / "store")!r})
+        store = ExperienceStore({str(tmp_path / "store")!r}, create=True)
         env = RecordEpisodes(gym.make("agentgym/SGD-v0"), store)
         run_episodes(env, ScriptedAgent(), episodes=2, progress=False)
         s = StepSession(store=store)

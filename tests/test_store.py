@@ -26,7 +26,7 @@ from agentgym.store import schema as S
 @pytest.fixture(params=["sqlite", "postgres"])
 def store(request, tmp_path):
     if request.param == "sqlite":
-        s = ExperienceStore(tmp_path / "proj")
+        s = ExperienceStore(tmp_path / "proj", create=True)
     else:
         s = ExperienceStore(request.getfixturevalue("pg_database"))
     yield s
@@ -46,7 +46,7 @@ def filled(store):
 
 
 def test_file_is_sqlite_in_wal_mode_with_a_schema_version(tmp_path):
-    store = ExperienceStore(tmp_path / "proj")
+    store = ExperienceStore(tmp_path / "proj", create=True)
     assert store.url.endswith("proj/experience.db")
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -54,7 +54,7 @@ def test_file_is_sqlite_in_wal_mode_with_a_schema_version(tmp_path):
 
 
 def test_newer_schema_is_refused_and_pending_migrations_run(tmp_path, monkeypatch):
-    s = ExperienceStore(tmp_path / "a.db")
+    s = ExperienceStore(tmp_path / "a.db", create=True)
     applied = []
     monkeypatch.setattr(S, "MIGRATIONS", S.MIGRATIONS + [(S.LATEST + 1, lambda conn: applied.append(1))])
     monkeypatch.setattr(S, "LATEST", S.LATEST + 1)
@@ -184,6 +184,8 @@ def test_exports(filled, tmp_path):
 
 def test_agreement(store):
     ep = store.start_episode("x")
+    for i in [*range(4), 9]:
+        store.add_step(ep, i, observation=f"turn {i}")
     for i, (h, j, other) in enumerate([(1, 0.9, 1), (0, 0.2, 0), (1, 0.4, 1), (0, 0.1, 1)]):
         store.rate(ep, h, step_idx=i, rater="ann")
         store.rate(ep, other, step_idx=i, rater="bob")
@@ -213,7 +215,7 @@ while True:
 
 def test_sigkill_mid_stream_loses_nothing_reported_as_saved(tmp_path):
     path = tmp_path / "kill"
-    store = ExperienceStore(path)
+    store = ExperienceStore(path, create=True)
     ep = store.start_episode("agentgym/SGD-v0", "t")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     procs = []

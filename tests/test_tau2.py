@@ -244,7 +244,7 @@ def test_workbench_store_and_sft_work_on_an_airline_episode(tmp_path):
     from agentgym.store import ExperienceStore, sft_examples
     from agentgym.workbench import StepSession, episode_turns, find_episodes
 
-    with ExperienceStore(tmp_path / "store") as store:
+    with ExperienceStore(tmp_path / "store", create=True) as store:
         s = StepSession(store=store, env_id="agentgym/tau2-airline-v0", rater="ann")
         view = s.start(task_id="0", seed=1)
         assert view["chat"][0]["role"] == "user" and "EHGLP3" in view["chat"][0]["text"]

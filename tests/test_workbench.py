@@ -13,7 +13,7 @@ from agentgym.workbench import StepSession  # noqa: E402
 
 @pytest.fixture()
 def store(tmp_path):
-    with ExperienceStore(tmp_path / "store") as s:
+    with ExperienceStore(tmp_path / "store", create=True) as s:
         yield s
 
 

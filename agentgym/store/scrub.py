@@ -1,20 +1,84 @@
-"""Keep secrets out of the database and exports: API keys, tokens, passwords are masked."""
+"""Keep secrets out of everything written down: the store (every table), its exports and the LLM cache.
+
+Three nets, applied together by `scrub`:
+- **by key name**: a dict value whose key names a secret (`api_key`, `OPENAI_KEY`, `key`, `x-auth-token`,
+  `password`, `client_secret`, `credentials`, ...) is masked whole; numbers and booleans are kept
+  (`max_tokens` is not a secret, and neither is `token_count: 3`);
+- **by value shape**: provider key formats (OpenAI `sk-…` short ones included, Anthropic, Google,
+  Hugging Face, GitHub, GitLab, Slack, AWS, Groq, Replicate, NVIDIA, Perplexity, JWTs, `Bearer …`);
+- **inside URLs and free text**: `https://user:PASS@host`, `?api_key=…&token=…`, and `password: …`,
+  `api key is …` in actions, observations, comments and prompts.
+"""
 from __future__ import annotations
 
 import re
 from typing import Any
 
 MASK = "***"
-_SECRET_KEY = re.compile(r"(api[_-]?key|secret|token|password|passwd|authorization|auth[_-]?header|bearer|credential|private[_-]?key)", re.I)
-_SECRET_VALUE = re.compile(r"\b(sk-[A-Za-z0-9_\-]{16,}|sk-ant-[A-Za-z0-9_\-]{16,}|AIza[0-9A-Za-z_\-]{30,}|hf_[A-Za-z0-9]{20,}|gh[pousr]_[A-Za-z0-9]{30,}|xox[abp]-[A-Za-z0-9\-]{10,}|Bearer\s+[A-Za-z0-9._\-]{16,})")
+
+_SECRET_WORDS = {"key", "apikey", "token", "secret", "secrets", "password", "passwd", "pwd", "passphrase", "passcode",
+                 "credential", "credentials", "authorization", "auth", "bearer", "cookie", "signature", "sig"}
+# words before "key"/"token" that make an ordinary name (sort_keys, end_token, text_key, max_tokens)
+_BENIGN_BEFORE = {"sort", "primary", "foreign", "text", "value", "dict", "cache", "group", "partition", "row", "lookup",
+                  "end", "pad", "eos", "bos", "unk", "sep", "cls", "mask", "start", "stop", "special", "split", "idempotency",
+                  "public", "hash", "index", "map", "column", "field", "slot", "entity", "task"}
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_SEGMENT = re.compile(r"[^A-Za-z0-9]+")
+
+_VALUE = re.compile("|".join([
+    r"\bsk-(?:ant-|proj-)?[A-Za-z0-9][A-Za-z0-9_\-]{3,}",      # OpenAI, Anthropic (short ones too)
+    r"\bAIza[0-9A-Za-z_\-]{20,}",                               # Google
+    r"\bhf_[A-Za-z0-9]{10,}",                                   # Hugging Face
+    r"\b(?:gh[pousr]_|github_pat_)[A-Za-z0-9_]{10,}",           # GitHub
+    r"\bglpat-[A-Za-z0-9_\-]{10,}",                             # GitLab
+    r"\bxox[abpre]-[A-Za-z0-9\-]{8,}",                          # Slack
+    r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b",                           # AWS access key id
+    r"\b(?:gsk|r8|nvapi|pplx|fw|tgp_v1)[_-][A-Za-z0-9_\-]{10,}",  # Groq, Replicate, NVIDIA, Perplexity, Fireworks, Together
+    r"\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}",  # JWT
+    r"(?<=Bearer )[A-Za-z0-9._~+/\-]{8,}=*",                    # Authorization: Bearer ...
+]))
+_URL_USERINFO = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^/\s:@]*:)([^@\s/]+)(@)")
+_URL_QUERY = re.compile(r"([?&;](?:[^=&\s#]*?)(?:key|token|secret|password|passwd|pwd|sig|signature|auth|credential)"
+                        r"[^=&\s#]*=)([^&\s#]+)", re.I)
+_FREE_TEXT = re.compile(r"\b((?:api|access|secret|private|openai|anthropic)[ _\-]?key|token|secret|password|passwd|passcode|pwd)"
+                        r"(\s*(?:is|:|=)\s*[\"']?)(?!\*\*\*)([^\s\"',;&]{4,})", re.I)
+
+
+def secret_key(name: str) -> bool:
+    """True when a key names a secret (see the module docstring)."""
+    words = [w.lower() for w in _SEGMENT.split(_CAMEL.sub("_", name)) if w]
+    for i, w in enumerate(words):
+        if w in _SECRET_WORDS - {"key", "token"}:
+            return True
+        if w in ("key", "token") and not (i > 0 and words[i - 1] in _BENIGN_BEFORE) and i == len(words) - 1:
+            return True
+        if w.endswith(("apikey", "secretkey", "accesskey", "password", "passwd", "secret", "authtoken", "accesstoken")):
+            return True
+    return False
+
+
+def scrub_text(s: str) -> str:
+    """`s` with secret-shaped values, URL passwords and query tokens, and `password: …` phrases masked."""
+    if len(s) < 4:
+        return s
+    s = _VALUE.sub(MASK, s)
+    if "://" in s:
+        s = _URL_USERINFO.sub(rf"\g<1>{MASK}\g<3>", s)
+    if "=" in s:
+        s = _URL_QUERY.sub(rf"\g<1>{MASK}", s)
+    return _FREE_TEXT.sub(rf"\g<1>\g<2>{MASK}", s)
 
 
 def scrub(obj: Any) -> Any:
-    """A copy of `obj` with secret-looking keys' values and secret-looking strings masked."""
+    """A copy of `obj` with every secret masked (see the module docstring); tuples come back as lists."""
     if isinstance(obj, dict):
-        return {k: (MASK if isinstance(k, str) and _SECRET_KEY.search(k) and v not in (None, "") else scrub(v)) for k, v in obj.items()}
+        return {k: (MASK if isinstance(k, str) and _maskable(v) and secret_key(k) else scrub(v)) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [scrub(v) for v in obj]
     if isinstance(obj, str):
-        return _SECRET_VALUE.sub(MASK, obj)
+        return scrub_text(obj)
     return obj
+
+
+def _maskable(v: Any) -> bool:
+    return v not in (None, "", MASK) and not isinstance(v, (bool, int, float))

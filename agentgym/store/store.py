@@ -7,11 +7,13 @@ back as a pandas DataFrame. Configs are scrubbed of secrets before they are writ
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
+import operator
 import os
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 import agentgym.store.schema as S
-from agentgym.store.scrub import scrub
+from agentgym.store.scrub import scrub, scrub_text
 
 SCALES: dict[str, tuple[float, float]] = {"thumbs": (0.0, 1.0), "1-5": (1.0, 5.0), "0-1": (0.0, 1.0)}
 
@@ -29,15 +31,40 @@ def now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds")
 
 
-def _url(location: str | os.PathLike[str]) -> str:
+class StoreError(RuntimeError):
+    """The store cannot be opened or written, with what to do about it."""
+
+
+def _locate(location: str | os.PathLike[str], create: bool) -> tuple[str, Path | None, bool]:
+    """(SQLAlchemy URL, SQLite file or None, read_only) for a folder, a file or a URL."""
     s = str(location)
     if "://" in s:
-        return s
+        if not s.startswith("sqlite"):
+            return s, None, False
+        s = sa.engine.make_url(s).database or ""
+        if not s or s == ":memory:":
+            return f"sqlite:///{s}", None, False
     path = Path(s)
-    if path.suffix == "" or path.is_dir():
+    if path.is_dir() or (path.suffix == "" and not path.exists()):
         path = path / "experience.db"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path}"
+    if not path.exists():
+        if not create:
+            raise FileNotFoundError(
+                f"No experience store at {location}. Check the path, or ask for a new one: ExperienceStore({str(location)!r}, "
+                "create=True) (CLI: --create).")
+        if path.parent.exists() and not path.parent.is_dir():
+            raise FileNotFoundError(f"Cannot make a store in {path.parent}: it is a file, not a folder.")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # 0600 before SQLite opens it: its WAL files inherit the mode
+        return f"sqlite:///{path}", path, False
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is not a file; point the store at a folder or a .db file.")
+    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+    if writable:
+        return f"sqlite:///{path}", path, False
+    # a colleague's results: read-only; without write access to the folder SQLite cannot make the WAL index, so immutable
+    flag = "mode=ro" if os.access(path.parent, os.W_OK) else "immutable=1"
+    return f"sqlite:///file:{path.resolve()}?{flag}&uri=true", path, True
 
 
 def normalize_rating(scale: str, value: float) -> float:
@@ -49,28 +76,66 @@ def normalize_rating(scale: str, value: float) -> float:
 class ExperienceStore:
     """The experience database of one project (see module docstring)."""
 
-    def __init__(self, location: str | os.PathLike[str] = "agentgym-store", *, echo: bool = False) -> None:
-        self.url = _url(location)
+    def __init__(self, location: str | os.PathLike[str] = "agentgym-store", *, create: bool = False,
+                 read_only: bool = False, echo: bool = False) -> None:
+        self.url, self.path, ro = _locate(location, create)
+        self.read_only = read_only or ro
+        if read_only and self.path is not None and "?" not in self.url:
+            self.url = f"sqlite:///file:{self.path.resolve()}?mode=ro&uri=true"
         self.is_sqlite = self.url.startswith("sqlite")
-        kwargs: dict[str, Any] = {"echo": echo, "future": True}
+        kwargs: dict[str, Any] = {"echo": echo, "future": True, "json_serializer": _json_scrubbed}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 60, "check_same_thread": False}
         self.engine = sa.create_engine(self.url, **kwargs)
+        event.listen(self.engine, "before_cursor_execute", _scrub_params, retval=True)
         if self.is_sqlite:
-            event.listen(self.engine, "connect", _sqlite_connect)
+            event.listen(self.engine, "connect", _sqlite_connect_ro if self.read_only else _sqlite_connect)
             event.listen(self.engine, "begin", _sqlite_begin)
-        self._migrate()
+        try:
+            self._migrate()
+        except BaseException:
+            self.engine.dispose()
+            raise
+
+    @property
+    def where(self) -> str:
+        """The file, or the URL without its password: what messages name."""
+        return str(self.path) if self.path is not None else sa.engine.make_url(self.url).render_as_string(hide_password=True)
+
+    @contextlib.contextmanager
+    def _begin(self) -> Iterator[sa.Connection]:
+        """A write transaction; database failures come out as StoreError saying what to do."""
+        if self.read_only:
+            raise StoreError(f"{self.where} is open read-only (no write access to it or its folder); copy it to a folder of "
+                             "yours to add to it.")
+        with self._guard(), self.engine.begin() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[sa.Connection]:
+        with self._guard(), self.engine.connect() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except sa.exc.DBAPIError as e:
+            raise StoreError(_explain(self.where, self.is_sqlite, e)) from None
 
     # ---- schema ------------------------------------------------------------------------
     def _migrate(self) -> None:
-        with self.engine.begin() as conn:
+        with self._guard(), (self.engine.connect() if self.read_only else self.engine.begin()) as conn:
             insp = sa.inspect(conn)
             current = 0
             if insp.has_table("schema_version"):
                 current = conn.execute(sa.select(sa.func.max(S.schema_version.c.version))).scalar() or 0
+            if self.read_only and current < S.LATEST:
+                raise StoreError(f"{self.where} is read-only and has schema version {current}, older than this agentgym's "
+                                 f"({S.LATEST}); copy it to a folder of yours and open the copy to upgrade it.")
             if current > S.LATEST:
                 raise RuntimeError(
-                    f"{self.url} has schema version {current}, newer than this agentgym understands ({S.LATEST}); "
+                    f"{self.where} has schema version {current}, newer than this agentgym understands ({S.LATEST}); "
                     "upgrade agentgym to open it."
                 )
             for version, step in S.MIGRATIONS:
@@ -80,14 +145,14 @@ class ExperienceStore:
 
     @property
     def schema_version(self) -> int:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return int(conn.execute(sa.select(sa.func.max(S.schema_version.c.version))).scalar() or 0)
 
     def integrity_check(self) -> str:
         """SQLite's own consistency check ('ok' when the file is sound)."""
         if not self.is_sqlite:
             return "ok"
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return str(conn.exec_driver_sql("PRAGMA integrity_check").scalar())
 
     def close(self) -> None:
@@ -103,7 +168,7 @@ class ExperienceStore:
     def register_agent(self, name: str, version: str, config: dict[str, Any] | None = None,
                        parent: int | str | None = None, notes: str = "") -> int:
         """Register (or fetch) an agent version; returns its id. `parent` is an id or a version string."""
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             agent_id = conn.execute(sa.select(S.agents.c.id).where(S.agents.c.name == name)).scalar()
             if agent_id is None:
                 agent_id = conn.execute(S.agents.insert().values(name=name, created_at=now())).inserted_primary_key[0]
@@ -142,11 +207,11 @@ class ExperienceStore:
         return out[cols]
 
     def version_id(self, agent: str, version: str) -> int:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             vid = conn.execute(sa.select(S.agent_versions.c.id).join(S.agents).where(
                 S.agents.c.name == agent, S.agent_versions.c.version == version)).scalar()
         if vid is None:
-            raise KeyError(f"No version '{version}' of agent '{agent}' in {self.url}.")
+            raise KeyError(f"No version '{version}' of agent '{agent}' in {self.where}.")
         return int(vid)
 
     # ---- episodes and steps ------------------------------------------------------------
@@ -154,7 +219,7 @@ class ExperienceStore:
                       seed: int | None = None, services: Iterable[str] = (), user_config: Any = None,
                       judge_config: Any = None, tools: Any = None, policy: str | None = None, meta: Any = None) -> str:
         episode_id = str(uuid.uuid4())
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(S.episodes.insert().values(
                 id=episode_id, agent_version_id=agent_version_id, env_id=env_id, task_id=task_id, seed=seed,
                 services="," + ",".join(services) + "," if services else "", user_config=scrub(user_config),
@@ -168,7 +233,7 @@ class ExperienceStore:
                  judge_verdict: Any = None, error: str | None = None, context: Any = None) -> None:
         if action is not None and not isinstance(action, str):
             action = json.dumps(action, ensure_ascii=False, default=repr)
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(S.steps.insert().values(
                 episode_id=episode_id, idx=idx, action=action, action_format=action_format, tool_calls=tool_calls,
                 observation=observation, tool_results=tool_results, user_acts=user_acts, reward=reward,
@@ -184,7 +249,7 @@ class ExperienceStore:
             if v is not None:
                 values[k] = v
         values["n_steps"] = sa.select(sa.func.count()).where(S.steps.c.episode_id == episode_id).scalar_subquery()
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(S.episodes.update().where(S.episodes.c.id == episode_id).values(**values))
 
     def execute_with_feedback(self, agent: Callable[..., Any], input: Any, context: Any = None, *,
@@ -215,9 +280,8 @@ class ExperienceStore:
         lo, hi = SCALES[scale]
         if not lo <= float(value) <= hi:
             raise ValueError(f"A '{scale}' rating must be between {lo:g} and {hi:g}, got {value}.")
-        with self.engine.begin() as conn:
-            if conn.execute(sa.select(S.episodes.c.id).where(S.episodes.c.id == episode_id)).scalar() is None:
-                raise KeyError(f"No episode '{episode_id}' to rate in {self.url}.")
+        with self._begin() as conn:
+            self._check_target(conn, episode_id, step_idx, "rate")
             res = conn.execute(S.ratings.insert().values(
                 episode_id=episode_id, step_idx=step_idx, rater=rater, scale=scale, value=float(value),
                 tags=list(tags), comment=comment, created_at=now()))
@@ -225,11 +289,32 @@ class ExperienceStore:
 
     def add_verdict(self, episode_id: str, judge: str, score: float | None, *, step_idx: int | None = None,
                     criteria: dict[str, Any] | None = None, reasoning: str | None = None, prompt: str | None = None) -> int:
-        with self.engine.begin() as conn:
+        """Save a judge's verdict (score on 0-1, or None when the judge could not score) on a step or the episode."""
+        if score is not None and not (isinstance(score, (int, float)) and 0.0 <= float(score) <= 1.0):
+            raise ValueError(f"A verdict score is on the 0-1 scale (or None for unscored), got {score!r}; "
+                             "divide a 1-5 or 0-10 score onto 0-1 first.")
+        with self._begin() as conn:
+            self._check_target(conn, episode_id, step_idx, "judge")
             res = conn.execute(S.verdicts.insert().values(
                 episode_id=episode_id, step_idx=step_idx, judge=judge, score=score, criteria=criteria,
                 reasoning=reasoning, prompt=prompt, created_at=now()))
             return int(res.inserted_primary_key[0])
+
+    def _check_target(self, conn: sa.Connection, episode_id: str, step_idx: int | None, what: str) -> None:
+        """The episode exists, and the step does when one is named (ratings and verdicts point at real things)."""
+        if conn.execute(sa.select(S.episodes.c.id).where(S.episodes.c.id == episode_id)).scalar() is None:
+            raise KeyError(f"No episode '{episode_id}' to {what} in {self.where}.")
+        if step_idx is None:
+            return
+        try:
+            step_idx = operator.index(step_idx)
+        except TypeError:
+            raise ValueError(f"step_idx must be a step number (int) or None for the whole episode, got {step_idx!r}.") from None
+        idxs = [r[0] for r in conn.execute(sa.select(S.steps.c.idx).where(S.steps.c.episode_id == episode_id))]
+        if step_idx not in idxs:
+            have = f"steps {min(idxs)}-{max(idxs)}" if idxs else "no steps yet"
+            raise ValueError(f"Episode '{episode_id}' has no step {step_idx} to {what} (it has {have}); "
+                             "pass step_idx=None to address the whole episode.")
 
     def feedback(self, episode_id: str) -> dict[str, pd.DataFrame]:
         """Everything said about one episode: its ratings and its verdicts."""
@@ -237,13 +322,13 @@ class ExperienceStore:
 
     # ---- queries -----------------------------------------------------------------------
     def _frame(self, query: sa.Select) -> pd.DataFrame:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             result = conn.execute(query)
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))
 
     def episodes(self, *, agent: str | None = None, version: str | None = None, agent_version_id: int | None = None,
                  task_id: str | None = None, service: str | None = None, env_id: str | None = None,
-                 since: str | dt.datetime | None = None, until: str | dt.datetime | None = None,
+                 since: str | dt.datetime | dt.date | None = None, until: str | dt.datetime | dt.date | None = None,
                  min_reward: float | None = None, max_reward: float | None = None, rated: bool | None = None,
                  status: str | None = None, with_messages: bool = False) -> pd.DataFrame:
         """Episodes as a DataFrame, filtered; one row each, with agent name and version."""
@@ -270,7 +355,7 @@ class ExperienceStore:
         if since is not None:
             conds.append(e.c.started_at >= _iso(since))
         if until is not None:
-            conds.append(e.c.started_at <= _iso(until))
+            conds.append(e.c.started_at <= _iso(until, "until"))
         if min_reward is not None:
             conds.append(e.c.total_reward >= min_reward)
         if max_reward is not None:
@@ -312,13 +397,66 @@ class ExperienceStore:
         return self._frame(q.order_by(S.verdicts.c.id))
 
 
-def as_store(store: ExperienceStore | str | os.PathLike[str]) -> ExperienceStore:
-    """An open store from a store or a location (folder or SQLAlchemy URL), for APIs that take either."""
-    return store if isinstance(store, ExperienceStore) else ExperienceStore(store)
+def as_store(store: ExperienceStore | str | os.PathLike[str], *, create: bool = False) -> ExperienceStore:
+    """An open store from a store or a location (folder or SQLAlchemy URL), for APIs that take either;
+    `create=True` where the caller's job is to write (a workbench session, a training run)."""
+    return store if isinstance(store, ExperienceStore) else ExperienceStore(store, create=create)
 
 
-def _iso(t: str | dt.datetime) -> str:
-    return t.isoformat() if isinstance(t, dt.datetime) else str(t)
+def _iso(t: str | dt.datetime | dt.date, name: str = "since") -> str:
+    """A time filter as the stored form (UTC ISO 8601); an unparseable one is an error, not 0 rows."""
+    if isinstance(t, dt.datetime):
+        when = t
+    elif isinstance(t, dt.date):
+        when = dt.datetime(t.year, t.month, t.day)
+    else:
+        try:
+            when = dt.datetime.fromisoformat(str(t).strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError(f"{name}={t!r} is not a date or time this can read; write it as ISO 8601, e.g. "
+                             "'2026-11-24' or '2026-11-24T09:30' (UTC unless it carries an offset).") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.timezone.utc)
+    return when.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
+
+
+def _json_scrubbed(obj: Any) -> str:
+    """Every JSON column goes through here: secrets masked by key name and value (see store.scrub)."""
+    return json.dumps(scrub(obj))
+
+
+def _scrub_params(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> tuple[str, Any]:
+    """Every text written to any table (actions, observations, comments, prompts) has its secrets masked."""
+    if statement.lstrip()[:6].upper() not in ("INSERT", "UPDATE"):
+        return statement, parameters
+    if executemany:
+        return statement, [_scrub_row(p) for p in parameters]
+    return statement, _scrub_row(parameters)
+
+
+def _scrub_row(params: Any) -> Any:
+    if isinstance(params, dict):
+        return {k: scrub_text(v) if isinstance(v, str) else v for k, v in params.items()}
+    if isinstance(params, (list, tuple)):
+        return type(params)(scrub_text(v) if isinstance(v, str) else v for v in params)
+    return params
+
+
+def _explain(where: str, is_sqlite: bool, e: Exception) -> str:
+    """What a database error means for the person holding the store, and what to try."""
+    cause = str(getattr(e, "orig", e)).strip().splitlines()[0] if str(getattr(e, "orig", e)).strip() else type(e).__name__
+    low = cause.lower()
+    if is_sqlite and ("not a database" in low or "malformed" in low or "disk image" in low):
+        return (f"{where} is not a readable agentgym store (SQLite: {cause}). If it is a damaged store, recover what is left "
+                f"with `sqlite3 {where} .recover | sqlite3 recovered.db` and open recovered.db; otherwise point the store "
+                "at a folder or a new file.")
+    if is_sqlite and "readonly" in low:
+        return f"{where} cannot be written (SQLite: {cause}); open it with read_only=True, or copy it to a folder of yours."
+    if is_sqlite and ("unable to open" in low or "locked" in low):
+        return f"{where} cannot be opened (SQLite: {cause}); check the file's permissions and that no other program holds it."
+    if not is_sqlite and isinstance(e, sa.exc.OperationalError):
+        return f"Cannot reach the database at {where}: {cause}. Check that the server is up, the host, port, user and password."
+    return f"The store {where} refused the operation: {cause}"
 
 
 def _text(x: Any) -> str:
@@ -333,6 +471,11 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA busy_timeout=60000")
     cur.close()
+
+
+def _sqlite_connect_ro(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None
+    dbapi_conn.execute("PRAGMA busy_timeout=60000")
 
 
 def _sqlite_begin(conn: Any) -> None:

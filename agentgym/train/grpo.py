@@ -144,7 +144,7 @@ def run_grpo(cfg: TrainConfig, *, progress: bool = True, on_log: Callable[[dict[
     from agentgym.train.common import finish_training, start_run
 
     cfg.validate()
-    store = ExperienceStore(cfg.store)
+    store = ExperienceStore(cfg.store, create=True)
     env = SGDEnv(data_dir=cfg.data_dir, split=cfg.split, max_turns=cfg.max_turns)  # reset per episode, built once
     tasks = [t.task_id for t in env.tasks][: cfg.max_dialogues or None]
     if not tasks:

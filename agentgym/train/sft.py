@@ -20,7 +20,7 @@ def run_sft(cfg: TrainConfig, *, progress: bool = True, on_log: Callable[[dict[s
     from agentgym.train.sft_data import check_examples, sgd_examples, store_examples
 
     cfg.validate()
-    store = ExperienceStore(cfg.store)
+    store = ExperienceStore(cfg.store, create=True)
     examples = sgd_examples(load_sgd(cfg.data_dir, cfg.split), cfg.max_dialogues)
     if cfg.from_store:
         examples += store_examples(store)

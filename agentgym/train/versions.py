@@ -40,7 +40,7 @@ def register_base(store: ExperienceStore | str, agent: str = "smollm2-policy", m
     """Register the untrained policy as a version, so it can be evaluated and trained from like any other."""
     from agentgym.train.policy import resolve_policy
 
-    return as_store(store).register_agent(agent, version, {"path": str(resolve_policy(model)), "model": model},
+    return as_store(store, create=True).register_agent(agent, version, {"path": str(resolve_policy(model)), "model": model},
                                        notes="untrained starting point")
 
 

@@ -45,7 +45,7 @@ class StepSession:
     rating: RatingScale = field(default_factory=RatingScale)
 
     def __post_init__(self) -> None:
-        self.store = as_store(self.store)
+        self.store = as_store(self.store, create=True)
         register_envs()
         self.version_id = self.store.register_agent(self.agent, self.version, {"kind": "human via workbench"})
         self.env = RecordEpisodes(gym.make(self.env_id, **self.env_kwargs), self.store, agent_version_id=self.version_id)
