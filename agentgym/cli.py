@@ -12,6 +12,7 @@ from agentgym.agents import make_agent
 from agentgym.registration import ENV_IDS, TAU2_ENTRY, register_envs
 from agentgym.registry import registry
 from agentgym.runner import run_episodes, summarize
+from agentgym.store import StoreError
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -30,7 +31,8 @@ def _run(args: argparse.Namespace) -> int:
     for name in args.agent:
         agent = make_agent(name)
         out = out_dir / f"{name}.jsonl"
-        episodes += run_episodes(env, agent, episodes=args.episodes, seed=args.seed, progress=not args.quiet, out=out)
+        episodes += run_episodes(env, agent, episodes=args.episodes, seed=args.seed, progress=not args.quiet, out=out,
+                                 keep_steps=False)  # trajectories stream to disk; the table needs only scores
         print(f"trajectories: {out}", file=sys.stderr)
     table = summarize(episodes)
     with pd.option_context("display.float_format", "{:.3f}".format, "display.width", 120):
@@ -157,8 +159,19 @@ def _add_data_args(p: argparse.ArgumentParser, what: str = "") -> None:
     p.add_argument("--split", default="dev", help="split under --data-dir (default: dev)")
 
 
+def _seed(text: str) -> int:
+    """--seed: a whole number from 0 (what gymnasium's seeding accepts)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more (seeds are non-negative), got {value}")
+    return value
+
+
 def _add_output_args(p: argparse.ArgumentParser, json_flag: bool = True) -> None:
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0, help="first episode seed (0 or more)")
     if json_flag:
         p.add_argument("--json", action="store_true", help="print the metrics as one JSON object on the last line")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -232,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"agentgym: error: {e}. Install the extra that provides it: pip install -e '.[train]' "
               "(training, the hf agent) or '.[llm]' (LLM users and judges).", file=sys.stderr)
         return 2
-    except (FileNotFoundError, PermissionError, KeyError, ValueError) as e:
+    except (OSError, KeyError, ValueError, StoreError, gym.error.Error) as e:
         message = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"agentgym: error: {message}", file=sys.stderr)
         return 2

@@ -24,6 +24,7 @@ Episode end
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -32,7 +33,7 @@ from gymnasium.error import ResetNeeded
 from agentgym.actions import Action
 from agentgym.data.sgd import SGDCorpus, load_sgd
 from agentgym.data.tasks import Task
-from agentgym.episode import DialogueEnv, dumps, fresh_meta
+from agentgym.episode import DialogueEnv, check_task_ids, dumps, fresh_meta
 from agentgym.llm.client import LLM, Ledger
 from agentgym.mocker import ToolMocker, ToolResult
 from agentgym.policy import policy_text
@@ -44,7 +45,7 @@ from agentgym.users import Persona, User, UserContext, UserTurn
 
 
 def _check_arguments(*, max_results: Any, judge: Any, persona: Any, reward: Any, task_ids: Any,
-                     reveal_goal: Any, include_history: Any) -> None:
+                     reveal_goal: Any, include_history: Any, split: Any, data_dir: Any) -> None:
     """Every constructor argument checked in one place, each message naming the argument and the fix."""
     if not isinstance(max_results, int) or isinstance(max_results, bool) or max_results < 1:
         raise ValueError(f"max_results must be a whole number of at least 1, got {max_results!r}.")
@@ -56,8 +57,12 @@ def _check_arguments(*, max_results: Any, judge: Any, persona: Any, reward: Any,
     if reward is not None and not isinstance(reward, (dict, RewardConfig)):
         raise TypeError(f"reward must be a dict like {{'weights': {{...}}, 'step_penalty': -0.01}} or a RewardConfig, "
                         f"got {type(reward).__name__}.")
-    if task_ids is not None and (isinstance(task_ids, str) or not list(task_ids)):
-        raise ValueError(f"task_ids must be a non-empty list of task ids (None for every task), got {task_ids!r}.")
+    check_task_ids(task_ids)
+    if not isinstance(split, str) or not split:
+        raise TypeError(f"split must be the name of a folder under data_dir (e.g. 'dev'), got {split!r}.")
+    if data_dir is not None and not isinstance(data_dir, (str, os.PathLike)):
+        raise TypeError(f"data_dir must be a path (str or Path) to an SGD-format folder, or None for the embedded sample, "
+                        f"got {type(data_dir).__name__}.")
     for name, value in (("reveal_goal", reveal_goal), ("include_history", include_history)):
         if not isinstance(value, bool):
             raise TypeError(f"{name} must be True or False, got {value!r}.")
@@ -92,7 +97,8 @@ class SGDEnv(DialogueEnv):
         if max_steps is not None:  # tau2's and TauGym's name for it
             max_turns = max_steps
         _check_arguments(max_results=max_results, judge=judge, persona=persona, reward=reward,
-                         task_ids=task_ids, reveal_goal=reveal_goal, include_history=include_history)
+                         task_ids=task_ids, reveal_goal=reveal_goal, include_history=include_history, split=split,
+                         data_dir=data_dir)
         super().__init__(max_turns=max_turns, render_mode=render_mode, include_history=include_history)
         self.corpus = corpus if corpus is not None else load_sgd(data_dir, split)
         ids = [task_id] if task_id is not None else task_ids

@@ -67,6 +67,12 @@ def describe_tools(schemas: list[dict[str, Any]], query: str) -> str:
     return f"{len(lines)} tool(s):\n" + "\n".join(lines)
 
 
+def check_task_ids(task_ids: Any) -> None:
+    """task_ids: None (every task) or a non-empty list of ids; an empty list never silently means all."""
+    if task_ids is not None and (isinstance(task_ids, (str, bytes)) or not hasattr(task_ids, "__iter__") or not list(task_ids)):
+        raise ValueError(f"task_ids must be a non-empty list of task ids (None for every task), got {task_ids!r}.")
+
+
 class DialogueEnv(gym.Env[str, str]):
     """Base class: the shared reset/step loop. Subclasses implement the `_hooks`."""
 
@@ -120,17 +126,24 @@ class DialogueEnv(gym.Env[str, str]):
 
     # ---- gymnasium API ----------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, StepInfo]:
+        self.started = False  # a reset that fails (bad seed, unknown task) leaves no episode running: step asks for reset
+        if options is not None and not isinstance(options, dict):
+            raise TypeError(f"options must be a dict such as {{'task_id': ...}} or None, got {type(options).__name__}.")
         super().reset(seed=seed)
         self.history, self.turns, self.done, self.termination = [], 0, False, None
-        self.started = False
         new, extra = self._start(dict(options or {}))  # a bad task id raises here: the next step says to reset
         self.started = True
         self.breakdown = self._score()
         return self._observation(new), self._info(new, "reset", extra)
 
+    def close(self) -> None:
+        """End any running episode; a later step asks for reset(), which starts afresh."""
+        self.started, self.done = False, True
+        super().close()
+
     def step(self, action: Any) -> tuple[str, float, bool, bool, StepInfo]:
         if not self.started:
-            raise ResetNeeded("Call reset() before step().")
+            raise ResetNeeded("No episode is running (never reset, a failed reset, or closed): call reset() before step().")
         if self.done:
             msg: Message = {"role": "environment", "content": "error: the episode is over; call reset() to start a new one"}
             return msg["content"] or "", 0.0, True, False, self._info([msg], "none", {"error": msg["content"][7:]})

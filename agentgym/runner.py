@@ -73,13 +73,17 @@ def run_episodes(
     task_ids: Iterable[str] | None = None,
     progress: bool = True,
     out: str | Path | None = None,
+    keep_steps: bool = True,
 ) -> list[Episode]:
     """Play `episodes` episodes (default: every task once, in order), seeds seed, seed+1, ...
 
     With `out`, each trajectory is written as soon as it ends to `<out>.partial`, which replaces
     `out` atomically when the run completes: an interrupted run leaves the previous `out` intact and
-    its own episodes readable in the `.partial` file.
+    its own episodes readable in the `.partial` file. With `keep_steps=False` (needs `out`) the
+    returned episodes keep only their scores: a long run streams to disk instead of filling memory.
     """
+    if not keep_steps and out is None:
+        raise ValueError("keep_steps=False drops each trajectory once written, so it needs out= (a .jsonl path).")
     tasks = list(task_ids) if task_ids is not None else list(env.unwrapped.task_ids)
     n = episodes if episodes is not None else len(tasks)
     if n < 1:
@@ -97,10 +101,12 @@ def run_episodes(
     try:
         for i in tqdm(range(n), desc=f"{getattr(agent, 'name', 'agent')} episodes", disable=not progress):
             ep = play_episode(env, agent, seed + i, tasks[i % len(tasks)])
-            result.append(ep)
             if fh:
                 fh.write(ep.to_json() + "\n")
                 fh.flush()
+            if not keep_steps:
+                ep.steps, ep.messages = [], []
+            result.append(ep)
     finally:
         if fh:
             fh.close()

@@ -226,7 +226,8 @@ def test_a_failed_reset_leaves_the_env_usable():
     ({"max_turns": float("nan")}, "max_turns must be a whole number"), ({"max_results": -1}, "max_results must be"),
     ({"judge": 123}, "judge must be"), ({"persona": "x"}, "persona must be"), ({"reward": 5}, "reward must be"),
     ({"task_ids": []}, "task_ids must be a non-empty list"), ({"reveal_goal": "yes"}, "reveal_goal must be"),
-    ({"user": 42}, "user must be"), ({"judge_mode": "turn"}, "judge_mode must be"),
+    ({"user": 42}, "user must be"), ({"judge_mode": "turn"}, "judge_mode must be"), ({"split": 3}, "split must be"),
+    ({"data_dir": 7}, "data_dir must be a path"), ({"task_ids": "11_00061"}, "task_ids must be a non-empty list"),
 ])
 def test_bad_constructor_arguments_are_refused_by_name(kwargs, message):
     with pytest.raises((ValueError, TypeError), match=message):

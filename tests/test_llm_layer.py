@@ -24,12 +24,27 @@ def test_retries_rate_limits_and_server_errors_then_succeeds(tmp_path):
     assert res.prompt_tokens == 12 and res.completion_tokens == 5
 
 
-@pytest.mark.parametrize("failure", [500, 429, "malformed", "empty", "timeout"])
+@pytest.mark.parametrize("failure", [500, 429, "malformed", "empty"])
 def test_failure_after_retries_is_reported_not_raised(tmp_path, failure):
     with FakeLLMServer([failure]) as srv:
         res = llm(srv, tmp_path, max_retries=2, timeout=1).complete(MSG, role="user")
     assert not res.ok and res.text is None and res.attempts == 3
     assert "failed after 3 attempt(s)" in res.error
+
+
+def test_a_hung_server_is_tried_twice_then_skipped_at_once(tmp_path):
+    with FakeLLMServer(["timeout"]) as srv:
+        client = llm(srv, tmp_path, max_retries=5, timeout=1)
+        first = client.complete(MSG, role="judge")
+        hits = srv.hits
+        t0 = time.perf_counter()
+        second = client.complete([{"role": "user", "content": "again"}], role="judge")
+        skipped_in = time.perf_counter() - t0
+    assert not first.ok and first.attempts == 2 and hits == 2  # not max_retries + 1 = 6 waits
+    assert "Timeout" in first.error
+    assert not second.ok and "skipped" in second.error and "raise timeout=" in second.error
+    assert srv.hits == hits and skipped_in < 0.5
+    assert LLM("openai/x").timeout <= 30 and LLM("openai/x").max_retries <= 3  # bounded defaults
 
 
 def test_client_errors_are_not_retried(tmp_path):

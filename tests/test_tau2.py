@@ -183,6 +183,8 @@ def test_bad_input_is_explained_and_the_episode_goes_on():
         gym.make("agentgym/tau2-airline-v0", solo_mode=True)
     with pytest.raises(ValueError, match="max_steps"):
         gym.make("agentgym/tau2-airline-v0", max_steps=0)
+    with pytest.raises(ValueError, match="task_ids must be a non-empty list"):
+        gym.make("agentgym/tau2-airline-v0", task_ids=[])
     env = gym.make("agentgym/tau2-airline-v0")
     env.reset(seed=0, options={"task_id": "0"})
     obs, r, term, trunc, info = env.step("[answer] I will help you")

@@ -77,18 +77,33 @@ def dialogue_files(path: Path) -> list[Path]:
 
 
 def read_json(path: Path) -> Any:
-    raw = path.read_bytes()
-    if path.suffix == ".gz":
-        raw = gzip.decompress(raw)
-    return orjson.loads(raw)
+    try:
+        raw = path.read_bytes()
+        if path.suffix == ".gz":
+            raw = gzip.decompress(raw)
+        return orjson.loads(raw)
+    except (orjson.JSONDecodeError, gzip.BadGzipFile, EOFError) as e:
+        raise ValueError(f"{path} is not readable JSON ({e}); fix or remove the file.") from None
 
 
 def read_dialogues(path: Path) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     with _gc_paused():
         for f in dialogue_files(path):
-            out.extend(read_json(f))
+            out.extend(_checked(read_json(f), f, "dialogues (objects with dialogue_id, services and turns)",
+                                ("dialogue_id", "services", "turns")))
     return out
+
+
+def _checked(data: Any, path: Path, what: str, keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    """`data` if it is a list of objects with `keys`; otherwise an error naming the file, the row and the shape expected."""
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: expected a JSON list of SGD {what}, got a {type(data).__name__}.")
+    for i, row in enumerate(data):
+        missing = [k for k in keys if k not in row] if isinstance(row, dict) else list(keys)
+        if missing:
+            raise ValueError(f"{path}: entry {i} is not one of SGD's {what}: it lacks {', '.join(missing)}.")
+    return data
 
 
 @dataclass
@@ -154,11 +169,13 @@ def data_fingerprint(path: Path) -> str:
 
 
 def _build(path: Path, split: str) -> SGDCorpus:
-    services = {s.name: s for s in map(service_from_json, read_json(path / "schema.json"))}
+    schema = _checked(read_json(path / "schema.json"), path / "schema.json", "services (objects with service_name, slots "
+                      "and intents)", ("service_name", "slots", "intents"))
+    services = {s.name: s for s in map(service_from_json, schema)}
     transactional = {(s.name, i.name): i.is_transactional for s in services.values() for i in s.intents.values()}
     dialogues = read_dialogues(path)
     with _gc_paused():
-        tasks = [task_from_dialogue(d, split, transactional) for d in dialogues]
+        tasks = [_task(d, split, transactional, path) for d in dialogues]
         observed: dict[tuple[str, str], list[str]] = defaultdict(list)
         rows: dict[tuple[str, str], dict[tuple[tuple[str, str], ...], dict[str, str]]] = defaultdict(dict)
         failures: dict[tuple[str, str, tuple[tuple[str, str], ...]], list[dict[str, str]]] = {}
@@ -182,6 +199,14 @@ def _build(path: Path, split: str) -> SGDCorpus:
                     failures[(c.service, c.intent, key)] = c.results
         corpus.tables.failures = failures
     return corpus
+
+
+def _task(dialogue: dict[str, Any], split: str, transactional: dict[tuple[str, str], bool], path: Path) -> Task:
+    try:
+        return task_from_dialogue(dialogue, split, transactional)
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as e:
+        raise ValueError(f"{path}: dialogue {dialogue.get('dialogue_id')!r} is not in SGD's format ({type(e).__name__}: {e}); "
+                         "compare it with a dialogue of data/sgd/dev.") from None
 
 
 _MEMORY: dict[tuple[str, str], SGDCorpus] = {}

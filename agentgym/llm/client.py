@@ -2,7 +2,9 @@
 
 Any litellm model string (`openai/gpt-4o-mini`, `anthropic/...`, `ollama/...`, `hosted_vllm/...`)
 or the offline default `local/smollm2-135m`. Bounded retries with exponential backoff on rate
-limits, server errors, timeouts and empty completions; a failure after the retries comes back as
+limits, server errors and empty completions; bad requests and auth errors are not retried; a
+server that does not answer is tried twice (20 s each by default), then skipped at once for a
+minute, so a hung endpoint costs seconds per call, not minutes. A failure comes back as
 an `LLMResult` with `error` set (never an exception), so callers can mark work as unscored.
 Tokens and cost are recorded per call in a `Ledger` and rolled up per role; responses are cached
 on disk, keyed by the full request, so an evaluation replays exactly and for free.
@@ -95,6 +97,8 @@ class ResponseCache:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():  # 0600 before SQLite opens it: its WAL files take the same mode
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._local = threading.local()
         with self._conn() as c:
             c.execute("CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
@@ -112,7 +116,8 @@ class ResponseCache:
         return json.loads(row[0]) if row else None
 
     def put(self, key: str, value: dict[str, Any]) -> None:
-        self._conn().execute("INSERT OR REPLACE INTO responses (key, value) VALUES (?, ?)", (key, json.dumps(value)))
+        """Store a response, its secrets masked (the key is a hash: no prompt is kept)."""
+        self._conn().execute("INSERT OR REPLACE INTO responses (key, value) VALUES (?, ?)", (key, json.dumps(scrub(value))))
 
 
 def default_cache_path() -> Path:
@@ -126,7 +131,7 @@ class LLM:
 
     def __init__(self, model: str | None = None, *, temperature: float = 0.0, max_tokens: int = 256,
                  seed: int | None = 0, api_base: str | None = None, api_key: str | None = None,
-                 timeout: float = 60.0, max_retries: int = 3, backoff: float = 0.5,
+                 timeout: float = 20.0, max_retries: int = 2, backoff: float = 0.5,
                  cache: bool | str | Path = True, ledger: Ledger | None = None, **extra: Any) -> None:
         self.model = model or os.environ.get("AGENTGYM_LLM", DEFAULT_MODEL)
         self.args: dict[str, Any] = {"temperature": temperature, "max_tokens": max_tokens, **extra}
@@ -134,6 +139,8 @@ class LLM:
             self.args["seed"] = seed
         self.api_base, self.api_key = api_base, api_key
         self.timeout, self.max_retries, self.backoff = timeout, max_retries, backoff
+        self.hang_cooldown = 60.0  # after a call that timed out twice, calls fail at once for this long
+        self._hung_until = 0.0
         self.cache = ResponseCache(default_cache_path() if cache is True else cache) if cache else None
         self.ledger = ledger if ledger is not None else Ledger()
         if self.model.startswith("local/") and installed("litellm"):
@@ -160,6 +167,9 @@ class LLM:
                 self.ledger.add(res)
                 return res
         unavailable = self._unavailable()
+        if unavailable is None and time.monotonic() < self._hung_until:
+            unavailable = (f"Timeout: skipped, {self.api_base or self.model} did not answer within {self.timeout:g} s twice in a "
+                           f"recent call (tried again after {self.hang_cooldown:g} s); check the server or raise timeout=")
         if unavailable is not None:  # no litellm, or a broken or missing local engine: retrying cannot help
             res = LLMResult(None, self.model, role, latency_s=time.perf_counter() - start, attempts=0, error=unavailable)
             self.ledger.add(res)
@@ -167,7 +177,7 @@ class LLM:
         import litellm
 
         error = None
-        attempts = 0
+        attempts = timeouts = 0
         for attempt in range(self.max_retries + 1):
             attempts = attempt + 1
             try:
@@ -195,9 +205,12 @@ class LLM:
                 return res
             except Exception as e:  # noqa: BLE001 - classified below, never escapes
                 error = f"{type(e).__name__}: {str(e)[:300]}"
-                if not _retryable(e) or attempt == self.max_retries:
+                timeouts += _timed_out(e)
+                if not _retryable(e) or attempt == self.max_retries or timeouts >= 2:  # a hung server is tried twice, not more
                     break
                 time.sleep(min(self.backoff * (2 ** attempt), 30.0))
+        if timeouts >= 2:
+            self._hung_until = time.monotonic() + self.hang_cooldown
         res = LLMResult(None, self.model, role, latency_s=time.perf_counter() - start, attempts=attempts,
                         error=f"failed after {attempts} attempt(s): {error}")
         self.ledger.add(res)
@@ -239,6 +252,10 @@ def _tool_calls(message: Any) -> list[dict[str, Any]]:
 
 class _EmptyCompletion(Exception):
     pass
+
+
+def _timed_out(e: Exception) -> bool:
+    return any("Timeout" in c.__name__ for c in type(e).__mro__)
 
 
 def _retryable(e: Exception) -> bool:

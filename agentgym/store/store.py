@@ -59,12 +59,25 @@ def _locate(location: str | os.PathLike[str], create: bool) -> tuple[str, Path |
         return f"sqlite:///{path}", path, False
     if not path.is_file():
         raise FileNotFoundError(f"{path} is not a file; point the store at a folder or a .db file.")
-    writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
-    if writable:
+    if path.stat().st_size == 0 and not create:
+        raise FileNotFoundError(f"{path} is an empty file, not an experience store; point at a store, or pass create=True "
+                                "to make one there.")
+    if _writable(path) and _writable(path.parent):
         return f"sqlite:///{path}", path, False
-    # a colleague's results: read-only; without write access to the folder SQLite cannot make the WAL index, so immutable
-    flag = "mode=ro" if os.access(path.parent, os.W_OK) else "immutable=1"
-    return f"sqlite:///file:{path.resolve()}?{flag}&uri=true", path, True
+    return _read_only_url(path), path, True
+
+
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK)
+
+
+def _read_only_url(path: Path) -> str:
+    """A colleague's results: read-only. Without write access to the folder SQLite cannot make the WAL
+    index, so the file is opened immutable, which is exact when no WAL is pending (stores checkpoint on close)."""
+    wal = path.with_name(path.name + "-wal")
+    pending = wal.exists() and wal.stat().st_size > 0
+    flag = "immutable=1" if not _writable(path.parent) and not pending else "mode=ro"
+    return f"sqlite:///file:{path.resolve()}?{flag}&uri=true"
 
 
 def normalize_rating(scale: str, value: float) -> float:
@@ -81,7 +94,7 @@ class ExperienceStore:
         self.url, self.path, ro = _locate(location, create)
         self.read_only = read_only or ro
         if read_only and self.path is not None and "?" not in self.url:
-            self.url = f"sqlite:///file:{self.path.resolve()}?mode=ro&uri=true"
+            self.url = _read_only_url(self.path)
         self.is_sqlite = self.url.startswith("sqlite")
         kwargs: dict[str, Any] = {"echo": echo, "future": True, "json_serializer": _json_scrubbed}
         if self.is_sqlite:
@@ -156,6 +169,13 @@ class ExperienceStore:
             return str(conn.exec_driver_sql("PRAGMA integrity_check").scalar())
 
     def close(self) -> None:
+        """Fold the WAL into the file (so a copied or shared store is whole) and release connections."""
+        if self.is_sqlite and not self.read_only:
+            try:
+                with self.engine.connect() as conn:
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            except sa.exc.DBAPIError:
+                pass  # another process is writing: its close will checkpoint
         self.engine.dispose()
 
     def __enter__(self) -> ExperienceStore:

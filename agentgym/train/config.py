@@ -54,13 +54,7 @@ class TrainConfig:
     def load(cls, path: str | Path | None = None, **overrides: Any) -> TrainConfig:
         data: dict[str, Any] = {}
         if path is not None:
-            text = Path(path).read_text()
-            if str(path).endswith((".yaml", ".yml")):
-                import yaml
-
-                data = yaml.safe_load(text) or {}
-            else:
-                data = json.loads(text)
+            data = _read_config(Path(path))
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"Unknown config key(s) {sorted(unknown)}; known: {', '.join(cls.__dataclass_fields__)}.")
@@ -113,3 +107,25 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _read_config(path: Path) -> dict[str, Any]:
+    """A JSON or YAML file of TrainConfig fields, or an error that names the file and what is wrong with it."""
+    if path.is_dir():
+        raise ValueError(f"The config {path} is a folder; give a .json or .yaml file of TrainConfig fields.")
+    text = path.read_text()
+    if path.suffix in (".yaml", ".yml"):
+        import yaml
+
+        try:
+            data = yaml.safe_load(text) or {}
+        except yaml.YAMLError as e:
+            raise ValueError(f"The config {path} is not valid YAML: {' '.join(str(e).split())}") from None
+    else:
+        try:
+            data = json.loads(text) if text.strip() else {}
+        except json.JSONDecodeError as e:
+            raise ValueError(f"The config {path} is not valid JSON ({e}); YAML files need a .yaml suffix.") from None
+    if not isinstance(data, dict):
+        raise ValueError(f"The config {path} must hold a mapping of TrainConfig fields, got a {type(data).__name__}.")
+    return data

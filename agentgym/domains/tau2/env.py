@@ -35,7 +35,7 @@ from agentgym.actions import Action
 from agentgym.domains.tau2.domain import check_domain, get_task, tasks
 from agentgym.domains.tau2.reward import breakdown_of, tau2_reward
 from agentgym.domains.tau2.world import Tau2World
-from agentgym.episode import DialogueEnv, dumps, fresh_meta
+from agentgym.episode import DialogueEnv, check_task_ids, dumps, fresh_meta
 from agentgym.registry import registry
 from agentgym.types import Message, tool_call
 
@@ -54,6 +54,7 @@ class Tau2Env(DialogueEnv):
                  user_model: str | None = None, user_provider: str | None = None, normalize_rewards: bool = True,
                  render_mode: str | None = None) -> None:
         check_domain(domain, solo_mode)
+        check_task_ids(task_ids)
         super().__init__(max_turns=max_steps, render_mode=render_mode, include_history=include_history,
                          all_messages_as_observation=all_messages_as_observation, limit_name="max_steps")
         self.domain, self.solo_mode = domain, bool(solo_mode)
