@@ -154,6 +154,37 @@ def _versions(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare(args: argparse.Namespace) -> int:
+    import json
+
+    from agentgym.experiments import ClusterLost, CompareConfig, compare
+
+    cfg = CompareConfig(tasks=args.tasks, trials=args.trials, seed=args.seed, env_id=args.env, data_dir=args.data_dir,
+                        split=args.split, max_turns=args.max_turns, user=args.user, second_user=args.second_user,
+                        primary=args.metric, alpha=args.alpha, margin=args.margin, baseline=args.baseline or None,
+                        workers=args.workers, ray=True if args.ray else None, store=args.store)
+    try:
+        result = compare(args.a, args.b, cfg, progress=not args.quiet)
+    except ClusterLost as e:
+        print(f"agentgym: error: {e}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(result.to_dict()))
+        return 0
+    print(result.summary())
+    rows = [("mean " + k, f"{v:.3f}") for k, v in result.means.items()]
+    rows += [("bootstrap CI", f"[{result.boot_low:+.3f}, {result.boot_high:+.3f}]"), ("p (paired t)", f"{result.p_value:.4f}"),
+             ("McNemar p (success)", f"{result.mcnemar_p:.4f}"), ("TOST p (±margin)", f"{result.tost_p:.4f}")]
+    rows += [(f"{m} (Holm p)", f"{v['diff']:+.3f} ({v['p_holm']:.4f})") for m, v in result.secondary.items()]
+    rows += [(f"pass^{k} {arm}", f"{p:.3f}") for arm, ks in result.pass_k.items() for k, p in ks.items() if arm != "baseline"]
+    if result.second_user:
+        rows.append((f"under {result.second_user['user']}", f"{result.second_user['verdict']} ({result.second_user['diff']:+.3f})"))
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:{width}s}  {v}")
+    return 0
+
+
 def _add_data_args(p: argparse.ArgumentParser, what: str = "") -> None:
     p.add_argument("--data-dir", default=None, help=f"SGD-format directory{what} (default: the embedded sample)")
     p.add_argument("--split", default="dev", help="split under --data-dir (default: dev)")
@@ -229,6 +260,27 @@ def build_parser() -> argparse.ArgumentParser:
     es.add_argument("--max-turns", type=int, default=12)
     _add_output_args(es)
     es.set_defaults(func=_eval_version)
+
+    cp = sub.add_parser("compare", help="is B better than A? paired on shared tasks and seeds, with a verdict")
+    cp.add_argument("a", help="agent A: a registry name (scripted), name:k=v,... (noisy:epsilon=0.1) or agent@version (stored)")
+    cp.add_argument("b", help="agent B, written the same way")
+    cp.add_argument("--env", default="agentgym/SGD-v0", choices=sorted(ENV_IDS), help="gymnasium id")
+    _add_data_args(cp)
+    cp.add_argument("--tasks", type=int, default=40, help="number of tasks (the first N of the split)")
+    cp.add_argument("--trials", type=int, default=1, help="episodes per task and version, seeds shared")
+    cp.add_argument("--max-turns", type=int, default=40)
+    cp.add_argument("--user", default=None, choices=registry.names("user"), help="simulated user (default: the env's)")
+    cp.add_argument("--second-user", default=None, choices=registry.names("user"),
+                    help="rerun under this user too and flag a sign flip (simulator-sensitive)")
+    cp.add_argument("--metric", default="success", choices=["success", "reward", "turns"], help="what the verdict is about")
+    cp.add_argument("--alpha", type=float, default=0.05)
+    cp.add_argument("--margin", type=float, default=0.05, help="differences within ±margin count as equivalent")
+    cp.add_argument("--baseline", default="noop", help="no-op baseline played alongside ('' to skip)")
+    cp.add_argument("--workers", type=int, default=1, help="local worker processes")
+    cp.add_argument("--ray", action="store_true", help="run on Ray (also when RAY_ADDRESS is set)")
+    cp.add_argument("--store", default=None, help="record every episode here (folder or SQLAlchemy URL; made if missing)")
+    _add_output_args(cp)
+    cp.set_defaults(func=_compare)
 
     vs = sub.add_parser("versions", help="agent versions in a store with their evaluation scores")
     vs.add_argument("--store", default="agentgym-store")

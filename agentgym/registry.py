@@ -78,6 +78,9 @@ registry.register("user", "tau2-llm", "agentgym.domains.tau2.user:LLMTau2User",
 
 registry.register("agent", "scripted", "agentgym.agents.scripted:ScriptedAgent", help="SGD: follows the schema, reads user acts")
 registry.register("agent", "naive", "agentgym.agents.scripted:NaiveAgent", help="SGD: calls at once, never asks")
+registry.register("agent", "noisy", "agentgym.agents.noisy:NoisyAgent",
+                  help="any agent with each action replaced by a stall with probability epsilon (noisy:base=scripted,epsilon=0.3)")
+registry.register("agent", "noop", "agentgym.agents.noisy:NoopAgent", help="ends every conversation at once (any domain)")
 registry.register("agent", "hf", "agentgym.train.agent:HFAgent", help="any local Hugging Face chat model")
 registry.register("agent", "tau2-oracle", "agentgym.domains.tau2.agents:OracleAgent",
                   help="tau2: plays the task's gold actions and says its communicate_info")

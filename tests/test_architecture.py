@@ -12,7 +12,16 @@ ROOT = Path(__file__).resolve().parents[1] / "agentgym"
 LOWER = {
     "normalize": set(), "types": set(), "spaces": set(), "registry": set(), "cache": set(),
     "data": {"normalize", "cache"}, "llm": {"data", "store", "cache"}, "store": {"normalize"},
+    # experiments sit on the env and the store; the env, the store and training never reach up into them
+    "experiments": {"store", "normalize", "types", "registry", "cache"},
 }
+
+
+def test_nothing_below_experiments_imports_them():
+    for name, path in _modules().items():
+        if name.startswith(("agentgym.store", "agentgym.env", "agentgym.episode", "agentgym.domains", "agentgym.agents",
+                            "agentgym.train", "agentgym.runner", "agentgym.users", "agentgym.llm")):
+            assert "agentgym.experiments" not in path.read_text(), f"{name} reaches up into agentgym.experiments"
 
 
 def _modules() -> dict[str, Path]:

@@ -13,68 +13,104 @@ def _services(info: dict[str, Any]) -> list[str]:
 
 
 class RecordEpisodes(gym.Wrapper):
-    """Writes every episode to an ExperienceStore as it happens: the row at reset, each step as it
-    is taken (its own transaction), the outcome and transcript when it ends.
+    """Writes every episode to an ExperienceStore.
+
+    `flush="step"` (the default, what a person stepping by hand wants): the row at reset, each step
+    as it is taken (its own transaction), the outcome and transcript when it ends — a killed process
+    loses at most the step in flight. `flush="episode"` (evaluations, comparisons, training rollouts):
+    the episode is kept in memory and written whole in one transaction when it ends (or is abandoned
+    by a reset or close) — a killed process loses the episode in flight, never part of one, and
+    recording costs one transaction per episode instead of one per step.
 
         env = RecordEpisodes(gym.make("agentgym/SGD-v0"), store, agent_version_id=vid)
     """
 
     def __init__(self, env: gym.Env, store: ExperienceStore, *, agent_version_id: int | None = None,
-                 user_config: Any = None, judge_config: Any = None) -> None:
+                 user_config: Any = None, judge_config: Any = None, meta: Any = None, flush: str = "step") -> None:
         super().__init__(env)
+        if flush not in ("step", "episode"):
+            raise ValueError(f"flush must be 'step' (write each step at once) or 'episode' (one transaction per episode), "
+                             f"got {flush!r}.")
         self.store = store
         self.agent_version_id = agent_version_id
         self.user_config = user_config
         self.judge_config = judge_config
-        self.episode_id: str | None = None
+        self.meta = meta
+        self.flush = flush
+        self.episode_id: str | None = None  # flush="step": the stored id; flush="episode": set once written
+        self._open = False
+        self._start: dict[str, Any] = {}
+        self._steps: list[dict[str, Any]] = []
+        self._verdicts: list[dict[str, Any]] = []
         self._idx = 0
         self._total = 0.0
 
+    def _end(self, **finish: Any) -> None:
+        if not self._open:
+            return
+        self._open = False
+        if self.flush == "episode":
+            self.episode_id = self.store.write_episode(self._start, self._steps, finish, self._verdicts)
+            self._steps, self._verdicts = [], []
+        else:
+            assert self.episode_id is not None
+            self.store.finish_episode(self.episode_id, **finish)
+
     def _close_open(self, status: str) -> None:
-        if self.episode_id is not None:
-            self.store.finish_episode(self.episode_id, status=status, total_reward=self._total)
-            self.episode_id = None
+        self._end(status=status, total_reward=self._total)
+
+    def _step(self, idx: int, **fields: Any) -> None:
+        if self.flush == "episode":
+            self._steps.append({"idx": idx, **fields})
+        else:
+            assert self.episode_id is not None
+            self.store.add_step(self.episode_id, idx, **fields)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         self._close_open("abandoned")
         obs, info = self.env.reset(seed=seed, options=options)
         base = self.env.unwrapped
         user = getattr(base, "user", None)
-        self.episode_id = self.store.start_episode(
+        self._start = dict(
             env_id=self.env.spec.id if self.env.spec else type(base).__name__, task_id=info.get("task_id"),
             agent_version_id=self.agent_version_id, seed=seed, services=_services(info),
             user_config=self.user_config if self.user_config is not None else {"name": getattr(user, "name", None)},
-            judge_config=self.judge_config, tools=info.get("tools"), policy=info.get("policy"))
-        self.store.add_step(self.episode_id, 0, observation=obs, user_acts=info.get("user_acts"),
-                            reward_breakdown=info.get("reward_breakdown"))
+            judge_config=self.judge_config, tools=info.get("tools"), policy=info.get("policy"), meta=self.meta)
+        self.episode_id = self.store.start_episode(**self._start) if self.flush == "step" else None
+        self._open = True
+        self._step(0, observation=obs, user_acts=info.get("user_acts"), reward_breakdown=info.get("reward_breakdown"))
         self._idx, self._total = 1, 0.0
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         obs, reward, terminated, truncated, info = self.env.step(action)
-        if self.episode_id is None:
+        if not self._open:
             return obs, reward, terminated, truncated, info
         self._total += float(reward)
-        self.store.add_step(
-            self.episode_id, self._idx, action=action, action_format=info.get("action_format"),
+        self._step(
+            self._idx, action=action, action_format=info.get("action_format"),
             tool_calls=info.get("tool_calls") or None, observation=obs, tool_results=info.get("tool_results") or None,
             user_acts=info.get("user_acts") or None, reward=float(reward), reward_breakdown=info.get("reward_breakdown"),
             judge_verdict=info.get("judge_verdict"), error=info.get("error"))
         verdict = info.get("judge_verdict")
         if verdict:  # also in the verdicts table, where the judge inspector and agreement stats read
             per_step = getattr(self.env.unwrapped, "judge_mode", "episode") == "step"
-            self.store.add_verdict(self.episode_id, str(verdict.get("judge", "judge")), verdict.get("score"),
-                                   step_idx=self._idx if per_step else None, criteria=verdict.get("criteria"),
-                                   reasoning=verdict.get("reasoning") or verdict.get("error") or "",
-                                   prompt=verdict.get("prompt"))
+            row = dict(judge=str(verdict.get("judge", "judge")), score=verdict.get("score"),
+                       step_idx=self._idx if per_step else None, criteria=verdict.get("criteria"),
+                       reasoning=verdict.get("reasoning") or verdict.get("error") or "", prompt=verdict.get("prompt"))
+            if self.flush == "episode":
+                self._verdicts.append(row)
+            else:
+                assert self.episode_id is not None
+                self.store.add_verdict(self.episode_id, row.pop("judge"), row.pop("score"), **row)
         self._idx += 1
         if terminated or truncated:
             breakdown = info.get("reward_breakdown") or {}
-            self.store.finish_episode(
-                self.episode_id, status="terminated" if terminated else "truncated", reward_breakdown=breakdown,
-                total_reward=self._total, success=bool(breakdown.get("success", 0.0) >= 1.0) if breakdown else None,
-                cost=info.get("cost"), messages=list(getattr(self.env.unwrapped, "history", []) or []))
-            self.episode_id = None
+            self._end(status="terminated" if terminated else "truncated", reward_breakdown=breakdown,
+                      total_reward=self._total, success=bool(breakdown.get("success", 0.0) >= 1.0) if breakdown else None,
+                      cost=info.get("cost"), messages=list(getattr(self.env.unwrapped, "history", []) or []))
+            if self.flush == "step":
+                self.episode_id = None
         return obs, reward, terminated, truncated, info
 
     def close(self) -> None:

@@ -173,7 +173,7 @@ class ExperienceStore:
         if self.is_sqlite and not self.read_only:
             try:
                 with self.engine.connect() as conn:
-                    conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                    conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")  # never waits on other processes
             except sa.exc.DBAPIError:
                 pass  # another process is writing: its close will checkpoint
         self.engine.dispose()
@@ -238,48 +238,51 @@ class ExperienceStore:
     def start_episode(self, env_id: str, task_id: str | None = None, *, agent_version_id: int | None = None,
                       seed: int | None = None, services: Iterable[str] = (), user_config: Any = None,
                       judge_config: Any = None, tools: Any = None, policy: str | None = None, meta: Any = None) -> str:
-        episode_id = str(uuid.uuid4())
+        row = _episode_row(env_id, task_id, agent_version_id=agent_version_id, seed=seed, services=services,
+                           user_config=user_config, judge_config=judge_config, tools=tools, policy=policy, meta=meta)
         with self._begin() as conn:
-            conn.execute(S.episodes.insert().values(
-                id=episode_id, agent_version_id=agent_version_id, env_id=env_id, task_id=task_id, seed=seed,
-                services="," + ",".join(services) + "," if services else "", user_config=scrub(user_config),
-                judge_config=scrub(judge_config), status="running", n_steps=0, tools=tools, policy=policy,
-                meta=scrub(meta), started_at=now()))
-        return episode_id
+            conn.execute(S.episodes.insert().values(**row))
+        return row["id"]
 
-    def add_step(self, episode_id: str, idx: int, *, action: Any = None, action_format: str | None = None,
-                 tool_calls: Any = None, observation: str | None = None, tool_results: Any = None,
-                 user_acts: Any = None, reward: float | None = None, reward_breakdown: Any = None,
-                 judge_verdict: Any = None, error: str | None = None, context: Any = None) -> None:
-        if action is not None and not isinstance(action, str):
-            action = json.dumps(action, ensure_ascii=False, default=repr)
+    def add_step(self, episode_id: str, idx: int, **fields: Any) -> None:
+        """One step (action, action_format, tool_calls, observation, tool_results, user_acts, reward,
+        reward_breakdown, judge_verdict, error, context), committed at once."""
         with self._begin() as conn:
-            conn.execute(S.steps.insert().values(
-                episode_id=episode_id, idx=idx, action=action, action_format=action_format, tool_calls=tool_calls,
-                observation=observation, tool_results=tool_results, user_acts=user_acts, reward=reward,
-                reward_breakdown=reward_breakdown, judge_verdict=judge_verdict, error=error, context=scrub(context),
-                created_at=now()))
+            conn.execute(S.steps.insert().values(**_step_row(episode_id, idx, **fields)))
 
     def finish_episode(self, episode_id: str, *, status: str = "terminated", reward_breakdown: dict[str, float] | None = None,
                        total_reward: float | None = None, success: bool | None = None, cost: Any = None,
                        messages: Any = None) -> None:
-        values: dict[str, Any] = {"status": status, "ended_at": now()}
-        for k, v in (("reward_breakdown", reward_breakdown), ("total_reward", total_reward), ("success", success),
-                     ("cost", cost), ("messages", messages)):
-            if v is not None:
-                values[k] = v
-        values["n_steps"] = sa.select(sa.func.count()).where(S.steps.c.episode_id == episode_id).scalar_subquery()
+        values = _finish_values(episode_id, status=status, reward_breakdown=reward_breakdown, total_reward=total_reward,
+                                success=success, cost=cost, messages=messages)
         with self._begin() as conn:
             conn.execute(S.episodes.update().where(S.episodes.c.id == episode_id).values(**values))
 
+    def write_episode(self, start: dict[str, Any], steps: list[dict[str, Any]], finish: dict[str, Any],
+                      verdicts: list[dict[str, Any]] = ()) -> str:
+        """A whole episode in one transaction (start_episode's, add_step's, finish_episode's and add_verdict's
+        arguments): what batched recording uses. All of it lands, or none of it."""
+        row = _episode_row(**start)
+        eid = row["id"]
+        with self._begin() as conn:
+            conn.execute(S.episodes.insert().values(**row))
+            if steps:
+                conn.execute(S.steps.insert(), [_step_row(eid, **st) for st in steps])
+            for v in verdicts:
+                _check_score(v.get("score"))
+                conn.execute(S.verdicts.insert().values(episode_id=eid, created_at=now(), **v))
+            conn.execute(S.episodes.update().where(S.episodes.c.id == eid).values(**_finish_values(eid, **finish)))
+        return eid
+
     def execute_with_feedback(self, agent: Callable[..., Any], input: Any, context: Any = None, *,
-                              agent_version_id: int | None = None, env_id: str = "external", task_id: str | None = None) -> tuple[Any, str]:
+                              agent_version_id: int | None = None, env_id: str = "external", task_id: str | None = None,
+                              meta: dict[str, Any] | None = None) -> tuple[Any, str]:
         """Run an external agent once and record input, context and output; returns (output, episode_id).
 
         Rate the output later with `rate(episode_id, ...)`. An exception from the agent is recorded
         (status 'error') and raised again.
         """
-        episode_id = self.start_episode(env_id, task_id, agent_version_id=agent_version_id, meta={"external": True})
+        episode_id = self.start_episode(env_id, task_id, agent_version_id=agent_version_id, meta={"external": True, **(meta or {})})
         try:
             output = agent(input, context) if context is not None else agent(input)
         except Exception as e:
@@ -310,9 +313,7 @@ class ExperienceStore:
     def add_verdict(self, episode_id: str, judge: str, score: float | None, *, step_idx: int | None = None,
                     criteria: dict[str, Any] | None = None, reasoning: str | None = None, prompt: str | None = None) -> int:
         """Save a judge's verdict (score on 0-1, or None when the judge could not score) on a step or the episode."""
-        if score is not None and not (isinstance(score, (int, float)) and 0.0 <= float(score) <= 1.0):
-            raise ValueError(f"A verdict score is on the 0-1 scale (or None for unscored), got {score!r}; "
-                             "divide a 1-5 or 0-10 score onto 0-1 first.")
+        _check_score(score)
         with self._begin() as conn:
             self._check_target(conn, episode_id, step_idx, "judge")
             res = conn.execute(S.verdicts.insert().values(
@@ -415,6 +416,43 @@ class ExperienceStore:
         if episode_id is not None:
             q = q.where(S.verdicts.c.episode_id == episode_id)
         return self._frame(q.order_by(S.verdicts.c.id))
+
+
+def _episode_row(env_id: str, task_id: str | None = None, *, agent_version_id: int | None = None, seed: int | None = None,
+                 services: Iterable[str] = (), user_config: Any = None, judge_config: Any = None, tools: Any = None,
+                 policy: str | None = None, meta: Any = None) -> dict[str, Any]:
+    return dict(id=str(uuid.uuid4()), agent_version_id=agent_version_id, env_id=env_id, task_id=task_id, seed=seed,
+                services="," + ",".join(services) + "," if services else "", user_config=user_config,
+                judge_config=judge_config, status="running", n_steps=0, tools=tools, policy=policy, meta=meta,
+                started_at=now())
+
+
+def _step_row(episode_id: str, idx: int, *, action: Any = None, action_format: str | None = None, tool_calls: Any = None,
+              observation: str | None = None, tool_results: Any = None, user_acts: Any = None, reward: float | None = None,
+              reward_breakdown: Any = None, judge_verdict: Any = None, error: str | None = None, context: Any = None) -> dict[str, Any]:
+    if action is not None and not isinstance(action, str):
+        action = json.dumps(action, ensure_ascii=False, default=repr)
+    return dict(episode_id=episode_id, idx=idx, action=action, action_format=action_format, tool_calls=tool_calls,
+                observation=observation, tool_results=tool_results, user_acts=user_acts, reward=reward,
+                reward_breakdown=reward_breakdown, judge_verdict=judge_verdict, error=error, context=context, created_at=now())
+
+
+def _finish_values(episode_id: str, *, status: str = "terminated", reward_breakdown: dict[str, float] | None = None,
+                   total_reward: float | None = None, success: bool | None = None, cost: Any = None,
+                   messages: Any = None) -> dict[str, Any]:
+    values: dict[str, Any] = {"status": status, "ended_at": now()}
+    for k, v in (("reward_breakdown", reward_breakdown), ("total_reward", total_reward), ("success", success),
+                 ("cost", cost), ("messages", messages)):
+        if v is not None:
+            values[k] = v
+    values["n_steps"] = sa.select(sa.func.count()).where(S.steps.c.episode_id == episode_id).scalar_subquery()
+    return values
+
+
+def _check_score(score: Any) -> None:
+    if score is not None and not (isinstance(score, (int, float)) and 0.0 <= float(score) <= 1.0):
+        raise ValueError(f"A verdict score is on the 0-1 scale (or None for unscored), got {score!r}; "
+                         "divide a 1-5 or 0-10 score onto 0-1 first.")
 
 
 def as_store(store: ExperienceStore | str | os.PathLike[str], *, create: bool = False) -> ExperienceStore:

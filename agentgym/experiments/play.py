@@ -1,0 +1,209 @@
+"""Play arms (agent versions) on shared tasks and seeds, serially, on a local process pool, or on Ray.
+
+The unit of work is one arm on a slice of tasks (`Unit`), a plain picklable record: a worker builds
+the env and the agent itself, plays every (task, trial) of its slice under the seeds the plan gave
+it, optionally records the episodes in a store (one transaction per episode), and returns one row
+per episode. The same plan gives the same rows on one core, a pool or a cluster.
+"""
+from __future__ import annotations
+
+import json
+import os
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from tqdm.auto import tqdm
+
+
+@dataclass(frozen=True)
+class AgentSpec:
+    """`name` (a registry agent), `name:key=value,...` (with arguments), or `agent@version` (a stored version)."""
+
+    text: str
+    name: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    version: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> AgentSpec:
+        from agentgym.agents import agent_names
+
+        text = str(text).strip()
+        if "@" in text:
+            name, version = text.split("@", 1)
+            if not name or not version:
+                raise ValueError(f"A stored version is written agent@version (e.g. smollm2-policy@grpo), got {text!r}.")
+            return cls(text, name, {}, version)
+        name, _, rest = text.partition(":")
+        if name not in agent_names():
+            raise ValueError(f"Unknown agent {name!r} in {text!r}: use one of {', '.join(agent_names())}, "
+                             "or agent@version for a version in the store.")
+        kwargs: dict[str, Any] = {}
+        for pair in filter(None, rest.split(",")):
+            if "=" not in pair:
+                raise ValueError(f"Agent arguments are key=value pairs after ':' (e.g. noisy:base=scripted,epsilon=0.3), "
+                                 f"got {pair!r} in {text!r}.")
+            k, v = pair.split("=", 1)
+            try:
+                kwargs[k.strip()] = json.loads(v)
+            except json.JSONDecodeError:
+                kwargs[k.strip()] = v.strip()
+        return cls(text, name, kwargs, None)
+
+    def build(self, store: str | None) -> Any:
+        if self.version is not None:
+            if store is None:
+                raise ValueError(f"{self.text} is a stored version: say which store holds it (store=... / --store).")
+            from agentgym.train.versions import load_version
+
+            return load_version(store, self.name, self.version)
+        from agentgym.agents import make_agent
+
+        return make_agent(self.name, **self.kwargs)
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One arm on a slice of tasks: everything a worker needs, nothing it must share."""
+
+    arm: str                      # the label results are grouped by ("A", "B", "baseline", ...)
+    agent: str                    # AgentSpec text
+    env_id: str
+    env_kwargs: dict[str, Any]
+    jobs: tuple[tuple[str, int, int], ...]  # (task_id, trial, seed)
+    store: str | None = None
+    run_id: str = ""
+    version_id: int | None = None
+
+
+def agent_seed(arm_agent: str, episode_seed: int) -> int:
+    """The agent's own random stream per episode: fixed by the agent and the episode seed (not by the
+    worker or the slice), independent between different agents under the same episode seed."""
+    return (zlib.crc32(arm_agent.encode()) * 1_000_003 + episode_seed) % (2**32)
+
+
+def play_unit(unit: Unit) -> list[dict[str, Any]]:
+    """Play a unit; one row per episode (arm, task, trial, seed, success, reward, turns, services, episode id)."""
+    import gymnasium as gym
+
+    from agentgym.registration import register_envs
+    from agentgym.runner import play_episode
+
+    register_envs()
+    env = gym.make(unit.env_id, **unit.env_kwargs)
+    store = None
+    if unit.store is not None:
+        from agentgym.store import ExperienceStore, RecordEpisodes
+
+        store = ExperienceStore(unit.store)
+        env = RecordEpisodes(env, store, agent_version_id=unit.version_id, flush="episode",
+                             meta={"compare": unit.run_id, "arm": unit.arm, "agent": unit.agent})
+    agent = AgentSpec.parse(unit.agent).build(unit.store)
+    rows = []
+    try:
+        for task_id, trial, seed in unit.jobs:
+            if hasattr(agent, "rng"):
+                import numpy as np
+
+                agent.rng = np.random.default_rng(agent_seed(unit.agent, seed))
+            ep = play_episode(env, agent, seed, task_id)
+            services = _services(env.unwrapped)
+            rows.append({"arm": unit.arm, "agent": unit.agent, "task_id": ep.task_id, "trial": trial, "seed": seed,
+                         "success": float(ep.success), "reward": float(ep.total_reward), "turns": ep.turns,
+                         "services": ",".join(services), "episode_id": getattr(env, "episode_id", None)})
+    finally:
+        env.close()
+        if store is not None:
+            store.close()
+    return rows
+
+
+def _services(base: Any) -> list[str]:
+    """What a breakdown groups by: the SGD task's services, or the tau2 domain."""
+    task = getattr(base, "task", None)
+    if task is not None and getattr(task, "services", None):
+        return sorted(task.services)
+    return [str(getattr(base, "domain", "") or "")]
+
+
+def run_units(units: list[Unit], *, workers: int = 1, ray: bool | None = None, progress: bool = True,
+              on_rows: Callable[[list[dict[str, Any]]], None] | None = None) -> list[dict[str, Any]]:
+    """Every unit's rows, in plan order. `ray=None` uses Ray when RAY_ADDRESS is set; `workers` > 1 a
+    local process pool. `on_rows` sees each unit's rows as it finishes (to keep them if the run dies)."""
+    use_ray = bool(os.environ.get("RAY_ADDRESS")) if ray is None else ray
+    results: dict[int, list[dict[str, Any]]] = {}
+    bar = tqdm(total=sum(len(u.jobs) for u in units), desc="episodes", disable=not progress)
+    try:
+        for i, rows in _execute(units, workers, use_ray):
+            results[i] = rows
+            if on_rows is not None:
+                on_rows(rows)
+            bar.update(len(rows))
+    finally:
+        bar.close()
+    return [row for i in range(len(units)) for row in results[i]]
+
+
+def _execute(units: list[Unit], workers: int, use_ray: bool) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    if use_ray:
+        yield from _on_ray(units)
+    elif workers <= 1:
+        for i, u in enumerate(units):
+            yield i, play_unit(u)
+    else:
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        # spawn: workers start clean (no inherited llama.cpp / torch threads); they load the corpus from the signed cache
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+            futures = {pool.submit(play_unit, u): i for i, u in enumerate(units)}
+            for f in as_completed(futures):
+                yield futures[f], f.result()
+
+
+class ClusterLost(RuntimeError):
+    """The Ray cluster went away mid-run; `done` holds the rows finished before it did."""
+
+    def __init__(self, message: str, done: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.done = done
+
+
+def _on_ray(units: list[Unit]) -> Iterator[tuple[int, list[dict[str, Any]]]]:
+    try:
+        import ray
+    except ImportError:
+        raise ImportError("Ray is not installed: pip install 'agentgym[ray]', or run without --ray for a local pool") from None
+    if not ray.is_initialized():
+        ray.init(address=os.environ.get("RAY_ADDRESS") or None, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+    remote = ray.remote(play_unit)
+    pending = {remote.remote(u): i for i, u in enumerate(units)}
+    done: list[dict[str, Any]] = []
+    while pending:
+        try:
+            ready, _ = ray.wait(list(pending), num_returns=1)
+            rows = ray.get(ready[0])
+        except (ray.exceptions.RayError, ConnectionError) as e:
+            raise ClusterLost(f"The Ray cluster stopped answering after {len(done)} episodes "
+                              f"({len(units) - len(pending)} of {len(units)} units): {type(e).__name__}: {str(e)[:200]}. "
+                              "The finished episodes are kept; rerun to finish the rest.", done) from None
+        i = pending.pop(ready[0])
+        done.extend(rows)
+        yield i, rows
+
+
+def plan(arms: dict[str, str], task_ids: list[str], *, trials: int, seed: int, env_id: str, env_kwargs: dict[str, Any],
+         chunks: int, store: str | None = None, run_id: str = "", version_ids: dict[str, int | None] | None = None) -> list[Unit]:
+    """The units of a comparison: every arm on every task and trial, with seeds shared across arms."""
+    jobs = [(t, k, seed + i * trials + k) for i, t in enumerate(task_ids) for k in range(trials)]
+    size = max(1, -(-len(jobs) // max(1, chunks)))
+    return [Unit(arm, agent, env_id, dict(env_kwargs), tuple(jobs[j:j + size]), store, run_id,
+                 (version_ids or {}).get(arm))
+            for arm, agent in arms.items() for j in range(0, len(jobs), size)]
+
+
+def unit_dict(u: Unit) -> dict[str, Any]:
+    return asdict(u)
