@@ -6,6 +6,7 @@ import sys
 import time
 
 import gymnasium as gym
+import pandas as pd
 import pytest
 
 from agentgym.agents import NaiveAgent, ScriptedAgent
@@ -261,3 +262,29 @@ def test_hugging_face_dataset_export(filled):
     assert sft[0]["messages"][0]["role"] == "system"
     pairs = to_dataset(preference_pairs(store))
     assert set(pairs.column_names) >= {"prompt", "chosen", "rejected"}
+
+
+def test_batched_recording_writes_whole_episodes_identical_to_per_step_recording(tmp_path):
+    per_step = ExperienceStore(tmp_path / "step", create=True)
+    batched = ExperienceStore(tmp_path / "batch", create=True)
+    a = RecordEpisodes(gym.make("agentgym/SGD-v0"), per_step)
+    b = RecordEpisodes(gym.make("agentgym/SGD-v0"), batched, flush="episode", batch=3)
+    tasks = [t.task_id for t in a.unwrapped.tasks[:5]]
+    run_episodes(a, ScriptedAgent(), task_ids=tasks[:2], progress=False)
+    run_episodes(b, ScriptedAgent(), task_ids=tasks[:2], progress=False)
+    assert len(batched.episodes()) == 0  # two finished episodes wait for the third: one transaction for three
+    run_episodes(a, ScriptedAgent(), task_ids=tasks[2:], progress=False)
+    run_episodes(b, ScriptedAgent(), task_ids=tasks[2:], progress=False)
+    assert len(batched.episodes()) == 3
+    b.close()
+    assert len(batched.episodes()) == 5 and len(b.written_ids) == 5
+    cols = ["task_id", "status", "n_steps", "total_reward", "success", "reward_breakdown"]
+    pd.testing.assert_frame_equal(per_step.episodes()[cols], batched.episodes()[cols])
+    step_cols = ["idx", "action", "action_format", "observation", "user_acts", "reward", "tool_calls", "error"]
+    for ea, eb in zip(per_step.episodes()["id"], batched.episodes()["id"], strict=True):
+        pd.testing.assert_frame_equal(per_step.steps(ea)[step_cols].reset_index(drop=True),
+                                      batched.steps(eb)[step_cols].reset_index(drop=True))
+    with pytest.raises(ValueError, match="batch must be"):
+        RecordEpisodes(gym.make("agentgym/SGD-v0"), batched, batch=4)
+    per_step.close()
+    batched.close()

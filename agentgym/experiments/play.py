@@ -98,7 +98,8 @@ def play_unit(unit: Unit) -> list[dict[str, Any]]:
         from agentgym.store import ExperienceStore, RecordEpisodes
 
         store = ExperienceStore(unit.store)
-        env = RecordEpisodes(env, store, agent_version_id=unit.version_id, flush="episode",
+        # a transaction per 16 episodes: a killed worker loses at most its last 16 finished episodes (bench_compare.py)
+        env = RecordEpisodes(env, store, agent_version_id=unit.version_id, flush="episode", batch=16,
                              meta={"compare": unit.run_id, "arm": unit.arm, "agent": unit.agent})
     agent = AgentSpec.parse(unit.agent).build(unit.store)
     rows = []
@@ -112,11 +113,13 @@ def play_unit(unit: Unit) -> list[dict[str, Any]]:
             services = _services(env.unwrapped)
             rows.append({"arm": unit.arm, "agent": unit.agent, "task_id": ep.task_id, "trial": trial, "seed": seed,
                          "success": float(ep.success), "reward": float(ep.total_reward), "turns": ep.turns,
-                         "services": ",".join(services), "episode_id": getattr(env, "episode_id", None)})
+                         "services": ",".join(services), "episode_id": None})
     finally:
-        env.close()
+        env.close()  # writes the episodes still pending
         if store is not None:
             store.close()
+    for row, eid in zip(rows, getattr(env, "written_ids", []), strict=False):
+        row["episode_id"] = eid
     return rows
 
 

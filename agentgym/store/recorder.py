@@ -20,14 +20,22 @@ class RecordEpisodes(gym.Wrapper):
     loses at most the step in flight. `flush="episode"` (evaluations, comparisons, training rollouts):
     the episode is kept in memory and written whole in one transaction when it ends (or is abandoned
     by a reset or close) — a killed process loses the episode in flight, never part of one, and
-    recording costs one transaction per episode instead of one per step.
+    recording costs one transaction per episode instead of one per step. With `batch=N` (flush="episode"),
+    N finished episodes share a transaction: a killed process loses at most the N−1 finished episodes
+    not yet written plus the one in flight; `close()` writes what is pending.
 
         env = RecordEpisodes(gym.make("agentgym/SGD-v0"), store, agent_version_id=vid)
     """
 
     def __init__(self, env: gym.Env, store: ExperienceStore, *, agent_version_id: int | None = None,
-                 user_config: Any = None, judge_config: Any = None, meta: Any = None, flush: str = "step") -> None:
+                 user_config: Any = None, judge_config: Any = None, meta: Any = None, flush: str = "step",
+                 batch: int = 1) -> None:
         super().__init__(env)
+        if not isinstance(batch, int) or batch < 1 or (batch > 1 and flush != "episode"):
+            raise ValueError(f"batch must be a whole number of at least 1, and more than 1 only with flush='episode'; got {batch!r}.")
+        self.batch = batch
+        self.written_ids: list[str] = []  # flush="episode": ids of the episodes written so far, in play order
+        self._pending: list[tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any], list[dict[str, Any]]]] = []
         if flush not in ("step", "episode"):
             raise ValueError(f"flush must be 'step' (write each step at once) or 'episode' (one transaction per episode), "
                              f"got {flush!r}.")
@@ -50,11 +58,21 @@ class RecordEpisodes(gym.Wrapper):
             return
         self._open = False
         if self.flush == "episode":
-            self.episode_id = self.store.write_episode(self._start, self._steps, finish, self._verdicts)
+            self._pending.append((self._start, self._steps, finish, self._verdicts))
             self._steps, self._verdicts = [], []
+            if len(self._pending) >= self.batch:
+                self.flush_pending()
         else:
             assert self.episode_id is not None
             self.store.finish_episode(self.episode_id, **finish)
+
+    def flush_pending(self) -> None:
+        """Write the finished episodes still held (batch > 1); `episode_id` becomes the last one's id."""
+        if self._pending:
+            ids = self.store.write_episodes(self._pending)
+            self._pending = []
+            self.written_ids += ids
+            self.episode_id = ids[-1]
 
     def _close_open(self, status: str) -> None:
         self._end(status=status, total_reward=self._total)
@@ -115,6 +133,7 @@ class RecordEpisodes(gym.Wrapper):
 
     def close(self) -> None:
         self._close_open("abandoned")
+        self.flush_pending()
         super().close()
 
 

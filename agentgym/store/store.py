@@ -17,12 +17,13 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy import event
 
 import agentgym.store.schema as S
-from agentgym.store.scrub import scrub, scrub_text
+from agentgym.store.scrub import might_hold_secrets, scrub, scrub_text
 
 SCALES: dict[str, tuple[float, float]] = {"thumbs": (0.0, 1.0), "1-5": (1.0, 5.0), "0-1": (0.0, 1.0)}
 
@@ -93,6 +94,7 @@ class ExperienceStore:
                  read_only: bool = False, echo: bool = False) -> None:
         self.url, self.path, ro = _locate(location, create)
         self.read_only = read_only or ro
+        self._insert_sql: dict[str, tuple[str | None, list[str] | None]] = {}
         if read_only and self.path is not None and "?" not in self.url:
             self.url = _read_only_url(self.path)
         self.is_sqlite = self.url.startswith("sqlite")
@@ -262,17 +264,29 @@ class ExperienceStore:
                       verdicts: list[dict[str, Any]] = ()) -> str:
         """A whole episode in one transaction (start_episode's, add_step's, finish_episode's and add_verdict's
         arguments): what batched recording uses. All of it lands, or none of it."""
-        row = _episode_row(**start)
-        eid = row["id"]
-        with self._begin() as conn:
-            conn.execute(S.episodes.insert().values(**row))
-            if steps:
-                conn.execute(S.steps.insert(), [_step_row(eid, **st) for st in steps])
-            for v in verdicts:
+        return self.write_episodes([(start, steps, finish, verdicts)])[0]
+
+    def write_episodes(self, episodes: list[tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any], Any]]) -> list[str]:
+        """Several whole episodes in one transaction; their ids. All of them land, or none."""
+        ep_rows, step_rows, verdict_rows = [], [], []
+        for start, steps, finish, verdicts in episodes:
+            row = _episode_row(**start)
+            eid = row["id"]
+            done = _finish_values(eid, **finish)
+            row.update({k: v for k, v in done.items() if k != "n_steps"}, n_steps=len(steps))  # inserted finished
+            ep_rows.append(row)
+            step_rows += [_step_row(eid, **st) for st in steps]
+            for v in verdicts or ():
                 _check_score(v.get("score"))
-                conn.execute(S.verdicts.insert().values(episode_id=eid, created_at=now(), **v))
-            conn.execute(S.episodes.update().where(S.episodes.c.id == eid).values(**_finish_values(eid, **finish)))
-        return eid
+                verdict_rows.append({"step_idx": None, "criteria": None, "reasoning": None, "prompt": None, **v,
+                                     "episode_id": eid, "created_at": now()})
+        with self._begin() as conn:
+            self._bulk_insert(conn, S.episodes, ep_rows)
+            if step_rows:
+                self._bulk_insert(conn, S.steps, step_rows)
+            if verdict_rows:
+                conn.execute(S.verdicts.insert(), verdict_rows)
+        return [r["id"] for r in ep_rows]
 
     def execute_with_feedback(self, agent: Callable[..., Any], input: Any, context: Any = None, *,
                               agent_version_id: int | None = None, env_id: str = "external", task_id: str | None = None,
@@ -320,6 +334,23 @@ class ExperienceStore:
                 episode_id=episode_id, step_idx=step_idx, judge=judge, score=score, criteria=criteria,
                 reasoning=reasoning, prompt=prompt, created_at=now()))
             return int(res.inserted_primary_key[0])
+
+    def _bulk_insert(self, conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
+        """executemany with the values prepared here (JSON serialized and scrubbed, text scrubbed), skipping
+        SQLAlchemy's per-value processing: the hot path of batched recording."""
+        sql, names = self._insert_sql.get(table.name, (None, None))
+        if sql is None:
+            compiled = table.insert().compile(dialect=self.engine.dialect, column_keys=_insert_keys(table))
+            names = list(compiled.positiontup) if compiled.positional else None
+            sql = str(compiled)
+            self._insert_sql[table.name] = (sql, names)
+        json_cols = {c.name for c in table.columns if isinstance(c.type, sa.JSON)}
+        keys = names or _insert_keys(table)
+        prepared = [_prepare_row(r, keys, json_cols) for r in rows]
+        if names is not None:
+            conn.exec_driver_sql(sql, [tuple(r[k] for k in names) for r in prepared])
+        else:
+            conn.exec_driver_sql(sql, prepared)
 
     def _check_target(self, conn: sa.Connection, episode_id: str, step_idx: int | None, what: str) -> None:
         """The episode exists, and the step does when one is named (ratings and verdicts point at real things)."""
@@ -478,9 +509,46 @@ def _iso(t: str | dt.datetime | dt.date, name: str = "since") -> str:
     return when.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
 
 
+class _ScrubbedJSON(str):
+    """Text already scrubbed (a JSON column's document, or prepared text): the text pass below skips it."""
+
+
 def _json_scrubbed(obj: Any) -> str:
     """Every JSON column goes through here: secrets masked by key name and value (see store.scrub)."""
-    return json.dumps(scrub(obj))
+    text = _dumps(obj)
+    return _ScrubbedJSON(_dumps(scrub(obj)) if might_hold_secrets(text) else text)
+
+
+_ORJSON_OPTS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def _dumps(obj: Any) -> str:
+    """JSON text, by orjson (several times faster than json on step records), json for what orjson refuses."""
+    try:
+        return orjson.dumps(obj, option=_ORJSON_OPTS).decode()
+    except TypeError:
+        return json.dumps(obj)
+
+
+def _insert_keys(table: sa.Table) -> list[str]:
+    auto = {c.name for c in table.primary_key.columns if isinstance(c.type, sa.Integer)}
+    return [c.name for c in table.columns if c.name not in auto]
+
+
+def _prepare_row(row: dict[str, Any], keys: list[str], json_cols: set[str]) -> dict[str, Any]:
+    """A row's values as the driver takes them: JSON as text, secrets masked. One trigger scan over the
+    whole row first; only a row that might hold a secret pays for the per-value scrub."""
+    out: dict[str, Any] = {}
+    for k in keys:
+        v = row.get(k)
+        out[k] = None if v is None else _dumps(v) if k in json_cols else v
+    texts = [v for v in out.values() if isinstance(v, str)]
+    if might_hold_secrets("\n".join(texts)):
+        for k in keys:
+            v = row.get(k)
+            if v is not None:
+                out[k] = _json_scrubbed(v) if k in json_cols else scrub_text(v) if type(v) is str else v
+    return {k: _ScrubbedJSON(v) if type(v) is str else v for k, v in out.items()}
 
 
 def _scrub_params(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> tuple[str, Any]:
@@ -494,9 +562,9 @@ def _scrub_params(conn: Any, cursor: Any, statement: str, parameters: Any, conte
 
 def _scrub_row(params: Any) -> Any:
     if isinstance(params, dict):
-        return {k: scrub_text(v) if isinstance(v, str) else v for k, v in params.items()}
+        return {k: scrub_text(v) if type(v) is str else v for k, v in params.items()}
     if isinstance(params, (list, tuple)):
-        return type(params)(scrub_text(v) if isinstance(v, str) else v for v in params)
+        return type(params)(scrub_text(v) if type(v) is str else v for v in params)
     return params
 
 
