@@ -59,10 +59,10 @@ def secret_key(name: str) -> bool:
 
 # every pattern above needs one of these (lowercased) in the text: a cheap test that spares most strings the regexes
 _TRIGGERS = ("sk-", "aiza", "hf_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat", "glpat", "xox", "akia", "asia", "gsk",
-             "r8_", "nvapi", "pplx", "fw_", "fw-", "tgp_", "eyj", "bearer", "://", "=", "key", "token", "secret", "passw",
-             "passphrase", "passcode", "pwd")
-# ... and every secret key name one of these (with _TRIGGERS: a JSON text without any of them holds no secret)
-_KEY_TRIGGERS = ("auth", "credential", "cookie", "sig")
+             "r8_", "nvapi", "pplx", "fw_", "fw-", "tgp_", "eyj", "bearer", "://", "key", "token", "secret", "passw",
+             "passphrase", "passcode", "pwd", "auth", "credential", "sig")  # the last ones: names a URL query masks
+# ... and every secret key name one of these too (with _TRIGGERS: a JSON text without any of them holds no secret)
+_KEY_TRIGGERS = ("cookie",)
 
 
 _ALL_TRIGGERS = _TRIGGERS + _KEY_TRIGGERS
