@@ -25,6 +25,8 @@ def _run(args: argparse.Namespace) -> int:
         kwargs = {"split": args.split, "max_turns": args.max_turns, "user": args.user or "goal"}
         if args.data_dir:
             kwargs["data_dir"] = args.data_dir
+        if args.tasks:
+            kwargs["tasks"] = args.tasks
     env = gym.make(args.env, **kwargs)
     episodes = []
     out_dir = Path(args.out)
@@ -185,6 +187,27 @@ def _compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _scenarios(args: argparse.Namespace) -> int:
+    from agentgym.data.taskfile import save_tasks
+    from agentgym.scenarios import generate_scenarios
+
+    out = Path(args.out)
+    if out.is_dir():
+        raise ValueError(f"--out {out} is a folder; give a file name, e.g. {out / 'scenarios.jsonl'}.")
+    gen = generate_scenarios(args.n, seed=args.seed, families=args.family, data_dir=args.data_dir, split=args.split,
+                             progress=not args.quiet)
+    if not gen.tasks:
+        print(f"agentgym: error: no valid scenario in {gen.attempts} attempts; rejected: {gen.summary()['rejected']}", file=sys.stderr)
+        return 1
+    save_tasks(out, gen.tasks)
+    summary = gen.summary()
+    _print_metrics({"written": f"{len(gen.tasks)} task(s) to {out}", "kept": summary["kept"], "attempts": summary["attempts"],
+                    **{f"rejected ({k})": v for k, v in summary["rejected"].items()}}, args.json)
+    if len(gen.tasks) < args.n:
+        print(f"agentgym: only {len(gen.tasks)} of {args.n} valid scenarios within {gen.attempts} attempts.", file=sys.stderr)
+    return 0
+
+
 def _add_data_args(p: argparse.ArgumentParser, what: str = "") -> None:
     p.add_argument("--data-dir", default=None, help=f"SGD-format directory{what} (default: the embedded sample)")
     p.add_argument("--split", default="dev", help="split under --data-dir (default: dev)")
@@ -219,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--user", default=None, choices=registry.names("user"),
                      help="simulated user (default: goal for SGD, tau2-offline for tau2 domains)")
     run.add_argument("--episodes", type=int, default=None, help="episodes per agent (default: every task once)")
+    run.add_argument("--tasks", default=None, help="a task file (JSONL) to play instead of the split's tasks, e.g. from `agentgym scenarios`")
     run.add_argument("--max-turns", type=int, default=40)
     run.add_argument("--out", default="runs", help="folder for <agent>.jsonl trajectories (default: runs)")
     _add_output_args(run, json_flag=False)
@@ -281,6 +305,15 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--store", default=None, help="record every episode here (folder or SQLAlchemy URL; made if missing)")
     _add_output_args(cp)
     cp.set_defaults(func=_compare)
+
+    sc = sub.add_parser("scenarios", help="generate new tasks (validated) into a task file the env plays with tasks=FILE")
+    sc.add_argument("--n", type=int, default=20, help="number of valid scenarios to write")
+    sc.add_argument("--out", required=True, help="JSONL task file to write (atomically)")
+    sc.add_argument("--family", nargs="+", default=["recombine", "change_of_mind", "impatient"],
+                    choices=["recombine", "change_of_mind", "impatient"], help="scenario families, taken in turn")
+    _add_data_args(sc, " to draw from")
+    _add_output_args(sc)
+    sc.set_defaults(func=_scenarios)
 
     vs = sub.add_parser("versions", help="agent versions in a store with their evaluation scores")
     vs.add_argument("--store", default="agentgym-store")

@@ -24,7 +24,9 @@ Episode end
 """
 from __future__ import annotations
 
+import dataclasses
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -93,6 +95,8 @@ class SGDEnv(DialogueEnv):
         task_id: str | None = None,
         domain: str | None = None,
         max_steps: int | None = None,
+        tasks: str | os.PathLike[str] | list[Task] | None = None,
+        families: list[str] | None = None,
     ) -> None:
         if max_steps is not None:  # tau2's and TauGym's name for it
             max_turns = max_steps
@@ -101,8 +105,10 @@ class SGDEnv(DialogueEnv):
                          data_dir=data_dir)
         super().__init__(max_turns=max_turns, render_mode=render_mode, include_history=include_history)
         self.corpus = corpus if corpus is not None else load_sgd(data_dir, split)
+        pool = self._task_pool(tasks, families)
+        self._by_id = {t.task_id: t for t in pool} if pool is not None else None
         ids = [task_id] if task_id is not None else task_ids
-        self.tasks: list[Task] = [self.corpus.task(str(t)) for t in ids] if ids else list(self.corpus.tasks)
+        self.tasks: list[Task] = [self._task(str(t)) for t in ids] if ids else list(pool if pool is not None else self.corpus.tasks)
         if domain is not None:
             self.tasks = [t for t in self.tasks if any(s.split("_")[0].lower() == domain.lower() for s in t.services)]
             if not self.tasks:
@@ -157,6 +163,33 @@ class SGDEnv(DialogueEnv):
             return LLMJudge(LLM(spec))
         return spec
 
+    def _task_pool(self, tasks: Any, families: list[str] | None) -> list[Task] | None:
+        """Tasks from a task file (generated scenarios, imported traces) or a list, instead of the corpus's own."""
+        if tasks is None:
+            if families is not None:
+                raise ValueError("families= selects among the tasks of a task file; pass tasks=FILE too.")
+            return None
+        if isinstance(tasks, (str, os.PathLike)):
+            from agentgym.data.taskfile import read_tasks
+
+            tf = read_tasks(tasks, services=self.corpus.services, families=families)
+            if tf.problems:
+                warnings.warn(tf.report(), stacklevel=3)
+            if not tf.tasks:
+                raise ValueError(f"No usable task in {tasks}" + (f" for families {families}" if families else "") + ".\n" + tf.report())
+            return tf.tasks
+        if isinstance(tasks, list) and tasks and all(isinstance(t, Task) for t in tasks):
+            wanted = set(families) if families is not None else None
+            return [t for t in tasks if wanted is None or t.meta.get("family") in wanted]
+        raise TypeError(f"tasks must be a task file path (.jsonl) or a non-empty list of Task, got {type(tasks).__name__}.")
+
+    def _task(self, task_id: str) -> Task:
+        if self._by_id is not None:
+            if task_id in self._by_id:
+                return self._by_id[task_id]
+            raise KeyError(f"No task '{task_id}' in the task file ({len(self._by_id)} tasks, e.g. {next(iter(self._by_id))}).")
+        return self.corpus.task(task_id)
+
     def _make_user(self, spec: str | User | Callable[[], User], persona: Persona | None) -> User:
         """A registered user by name (`agentgym.registry`: goal, replay, llm, hybrid, yours), a factory, or a user."""
         if isinstance(spec, str):
@@ -173,6 +206,15 @@ class SGDEnv(DialogueEnv):
             raise TypeError(f"user must be a registered name, a factory or an object with reset() and respond(), "
                             f"got {type(spec).__name__}.")
         return spec
+
+    def _apply_persona(self, task: Task) -> None:
+        """A generated task may carry its own persona (impatient, ...): it holds for that episode only."""
+        if not hasattr(self.user, "persona"):
+            return
+        if not hasattr(self, "_default_persona"):
+            self._default_persona = self.user.persona
+        knobs = task.meta.get("persona")
+        self.user.persona = dataclasses.replace(self._default_persona, **knobs) if knobs else self._default_persona
 
     # ---- tools and policy -------------------------------------------------------------
     def _tools_for(self, task: Task) -> tuple[dict[str, Tool], list[dict[str, Any]], str, dict[str, Any]]:
@@ -202,7 +244,7 @@ class SGDEnv(DialogueEnv):
     def _start(self, options: dict[str, Any]) -> tuple[list[Message], dict[str, Any]]:
         task_id = options.get("task_id") or self.fixed_task
         if task_id is not None:
-            self.task = self.corpus.task(str(task_id))
+            self.task = self._task(str(task_id))
         else:
             self.task = self.tasks[int(self.np_random.integers(len(self.tasks)))]
         if "reveal_goal" in options:
@@ -210,6 +252,7 @@ class SGDEnv(DialogueEnv):
         episode_seed = int(self.np_random.integers(2**31 - 1))
         self.mocker.set_task(self.task, seed=episode_seed)
         self._clear_episode()
+        self._apply_persona(self.task)
         turn = self.user.reset(self.task, episode_seed)
         self._turn: UserTurn | None = turn
         return [self._user_message(turn)], {"user_acts": turn.acts_as_dicts(), "user_error": turn.error}

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from agentgym.agents.base import Agent
+from agentgym.agents.noisy import NoisyAgent, NoopAgent
 from agentgym.agents.scripted import NaiveAgent, ScriptedAgent
 
 
@@ -22,4 +23,4 @@ def make_agent(name: str, **kwargs: object) -> Agent:
     return cls(**kwargs)
 
 
-__all__ = ["Agent", "NaiveAgent", "ScriptedAgent", "agent_names", "make_agent"]
+__all__ = ["Agent", "NaiveAgent", "NoisyAgent", "NoopAgent", "ScriptedAgent", "agent_names", "make_agent"]

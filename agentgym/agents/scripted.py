@@ -11,29 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentgym.data.schema import related_slots
+
 Key = tuple[str, str]
-
-
-_PLACE = {"city", "location", "area", "town"}
-_DIRECTION = {"origin", "destination", "from", "to", "departure", "return", "pickup", "dropoff", "leaving", "arrival"}
-
-
-_WHERE_USER_WILL_BE = {"to", "destination", "pickup", "arrival"}
-
-
-def _related(a: str, b: str) -> bool:
-    """Slots that mean the same thing across services (city ~ location, date ~ appointment_date)."""
-    if a == b:
-        return True
-    ta, tb = set(a.split("_")), set(b.split("_"))
-    da, db = ta & _DIRECTION, tb & _DIRECTION
-    if da and da != db:
-        return False
-    if not da and db and not db & _WHERE_USER_WILL_BE:
-        return False
-    if "date" in ta and "date" in tb:
-        return True
-    return bool(ta & _PLACE) and bool(tb & _PLACE)
 
 
 def _words(slot: str) -> str:
@@ -164,7 +144,7 @@ class ScriptedAgent:
     def _carry(self, service: str, slot: str) -> str | None:
         """A value the user gave another service for a related slot ("the weather there")."""
         for (other, name), value in reversed(list(self.s.slots.items())):
-            if other != service and _related(slot, name):
+            if other != service and related_slots(slot, name):
                 return value
         return None
 

@@ -60,3 +60,26 @@ def service_from_json(raw: dict[str, Any]) -> Service:
         for i in raw["intents"]
     }
     return Service(raw["service_name"], raw.get("description", ""), slots, intents)
+
+
+# ---- how slots of different services relate (one source: the scripted agent's carry-over, generated scenarios) ----
+_PLACE = {"city", "location", "area", "town"}
+_DIRECTION = {"origin", "destination", "from", "to", "departure", "return", "pickup", "dropoff", "leaving", "arrival"}
+
+
+_WHERE_USER_WILL_BE = {"to", "destination", "pickup", "arrival"}
+
+
+def related_slots(a: str, b: str) -> bool:
+    """Slots that mean the same thing across services (city ~ location, date ~ appointment_date)."""
+    if a == b:
+        return True
+    ta, tb = set(a.split("_")), set(b.split("_"))
+    da, db = ta & _DIRECTION, tb & _DIRECTION
+    if da and da != db:
+        return False
+    if not da and db and not db & _WHERE_USER_WILL_BE:
+        return False
+    if "date" in ta and "date" in tb:
+        return True
+    return bool(ta & _PLACE) and bool(tb & _PLACE)

@@ -24,7 +24,7 @@ from agentgym.data.schema import Service, service_from_json
 from agentgym.data.tasks import Task, task_from_dialogue
 from agentgym.normalize import infer_kind, value_key
 
-INDEX_VERSION = 3
+INDEX_VERSION = 4  # 4: Task.meta
 _PACKAGE_DATA = Path(__file__).resolve().parent.parent / "_data" / "sgd"
 _REPO_DATA = Path(__file__).resolve().parents[2] / "data" / "sgd"
 

@@ -63,6 +63,51 @@ class Task:
     goal: list[IntentGoal]
     user_turns: list[UserTurnRecord]
     recorded_calls: list[RecordedCall]
+    meta: dict[str, Any] = field(default_factory=dict)  # generated tasks: family, persona, sources, validation
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole task as plain JSON data (a task file's row); `Task.from_dict` reads it back."""
+        return {
+            "task_id": self.task_id, "split": self.split, "services": list(self.services),
+            "goal": [{"service": g.service, "intent": g.intent, "transactional": g.transactional,
+                      "informed": [list(p) for p in g.informed], "accepted": list(g.accepted), "requested": list(g.requested),
+                      "alternatives": g.alternatives,
+                      "expected_calls": [{"args": dict(c.args), "sources": dict(c.sources), "outcome": c.outcome}
+                                         for c in g.expected_calls]} for g in self.goal],
+            "user_turns": [{"text": t.text, "acts": [list(a[:3]) + [list(a[3])] for a in t.acts]} for t in self.user_turns],
+            "recorded_calls": [{"service": c.service, "intent": c.intent, "args": dict(c.args), "results": list(c.results),
+                                "outcome": c.outcome} for c in self.recorded_calls],
+            "meta": dict(self.meta),
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Task:
+        """A task from `to_dict`'s data; KeyError/TypeError/ValueError name what is missing or malformed."""
+        if not isinstance(d, dict):
+            raise TypeError(f"a task is a JSON object, got {type(d).__name__}")
+        missing = [k for k in ("task_id", "services", "goal") if k not in d]
+        if missing:
+            raise KeyError(f"missing {', '.join(missing)}")
+        goal = []
+        for g in d["goal"]:
+            for k in ("service", "intent"):
+                if k not in g:
+                    raise KeyError(f"a goal lacks {k!r}")
+            goal.append(IntentGoal(
+                str(g["service"]), str(g["intent"]), bool(g.get("transactional", False)),
+                [(str(s), str(v)) for s, v in g.get("informed", [])], [str(x) for x in g.get("accepted", [])],
+                [str(x) for x in g.get("requested", [])], int(g.get("alternatives", 0)),
+                [ExpectedCall({str(k): str(v) for k, v in c["args"].items()}, dict(c.get("sources", {})), str(c.get("outcome", "success")))
+                 for c in g.get("expected_calls", [])]))
+        turns = [UserTurnRecord(str(t["text"]), [(a[0], a[1], a[2], tuple(a[3])) for a in t.get("acts", [])])
+                 for t in d.get("user_turns", [])]
+        calls = [RecordedCall(str(c["service"]), str(c["intent"]), {str(k): str(v) for k, v in c.get("args", {}).items()},
+                              [dict(r) for r in c.get("results", [])], str(c.get("outcome", "results")))
+                 for c in d.get("recorded_calls", [])]
+        if not isinstance(d["services"], list) or not d["services"]:
+            raise ValueError("services must be a non-empty list of service names")
+        return cls(str(d["task_id"]), str(d.get("split", "generated")), [str(s) for s in d["services"]], goal, turns, calls,
+                   dict(d.get("meta") or {}))
 
     def goal_dict(self) -> list[dict[str, Any]]:
         """The goal as plain data (for info['goal'], prompts and JSON export)."""

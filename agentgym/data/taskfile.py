@@ -1,0 +1,86 @@
+"""Task files: tasks as JSON Lines (one `Task.to_dict()` per line), for generated scenarios and imported traces.
+
+Reading keeps every valid row and reports each broken one by line number and reason (`TaskFile.problems`),
+so one bad row never costs the rest; writing is atomic (a temp file renamed into place), so a
+reader never sees half a file.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from agentgym.data.tasks import Task
+
+
+@dataclass
+class TaskFile:
+    path: Path
+    tasks: list[Task] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # "line N: what is wrong"
+
+    def report(self) -> str:
+        head = f"{self.path}: {len(self.tasks)} task(s) read"
+        return head + (f", {len(self.problems)} row(s) skipped:\n  " + "\n  ".join(self.problems) if self.problems else "")
+
+
+def save_tasks(path: str | os.PathLike[str], tasks: Iterable[Task]) -> Path:
+    """Write tasks as JSONL atomically; returns the path."""
+    target = Path(path)
+    if target.is_dir():
+        raise ValueError(f"{target} is a folder; give a file name for the tasks, e.g. {target / 'scenarios.jsonl'}.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=target.parent, suffix=".partial", delete=False, encoding="utf-8") as fh:
+        for t in tasks:
+            fh.write(json.dumps(t.to_dict(), ensure_ascii=False) + "\n")
+    os.replace(fh.name, target)
+    return target
+
+
+def read_tasks(path: str | os.PathLike[str], *, services: Iterable[str] | None = None,
+               families: Iterable[str] | None = None) -> TaskFile:
+    """Every valid task in a JSONL file (and why each other row was skipped). With `services`, a task using
+    a service outside them is skipped; with `families`, only tasks whose meta.family is one of them are kept."""
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"No task file at {p}; write one with `agentgym scenarios --out {p}` or save_tasks().")
+    known = set(services) if services is not None else None
+    wanted = set(families) if families is not None else None
+    out = TaskFile(p)
+    seen: set[str] = set()
+    with open(p, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                task = Task.from_dict(json.loads(line))
+            except json.JSONDecodeError as e:
+                out.problems.append(f"line {n}: not JSON ({e.msg} at column {e.colno})")
+                continue
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
+                out.problems.append(f"line {n}: not a task ({type(e).__name__}: {e})")
+                continue
+            unknown = [s for s in task.services if known is not None and s not in known]
+            if unknown:
+                out.problems.append(f"line {n}: task {task.task_id} uses service(s) {', '.join(unknown)} this corpus does not have")
+                continue
+            if task.task_id in seen:
+                out.problems.append(f"line {n}: task id {task.task_id} appears twice; the first is kept")
+                continue
+            if wanted is not None and task.meta.get("family") not in wanted:
+                continue
+            seen.add(task.task_id)
+            out.tasks.append(task)
+    return out
+
+
+def families_of(tasks: Iterable[Task]) -> dict[str, int]:
+    """How many tasks of each family (meta.family; 'recorded' for corpus tasks)."""
+    counts: dict[str, int] = {}
+    for t in tasks:
+        fam = str(t.meta.get("family", "recorded"))
+        counts[fam] = counts.get(fam, 0) + 1
+    return counts
