@@ -208,6 +208,19 @@ def _scenarios(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_traces(args: argparse.Namespace) -> int:
+    from agentgym.domains.traces import import_traces, save_trace_tasks
+
+    report = import_traces(args.file)
+    print(report.summary(), file=sys.stderr if report.problems else sys.stdout)
+    if not report.tasks:
+        print(f"agentgym: error: nothing in {args.file} could become a task (see above).", file=sys.stderr)
+        return 1
+    out = save_trace_tasks(args.out, report.tasks)
+    print(f"tasks: {out} (play them: gym.make('agentgym/Traces-v0', tasks='{out}'))")
+    return 0
+
+
 def _add_data_args(p: argparse.ArgumentParser, what: str = "") -> None:
     p.add_argument("--data-dir", default=None, help=f"SGD-format directory{what} (default: the embedded sample)")
     p.add_argument("--split", default="dev", help="split under --data-dir (default: dev)")
@@ -314,6 +327,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(sc, " to draw from")
     _add_output_args(sc)
     sc.set_defaults(func=_scenarios)
+
+    it = sub.add_parser("import-traces", help="OpenAI-format / APIGen-MT conversations with tool calls → a trace task file")
+    it.add_argument("file", help="JSONL of conversations")
+    it.add_argument("--out", required=True, help="trace task file to write (JSONL)")
+    it.set_defaults(func=_import_traces)
 
     vs = sub.add_parser("versions", help="agent versions in a store with their evaluation scores")
     vs.add_argument("--store", default="agentgym-store")

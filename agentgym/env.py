@@ -97,6 +97,8 @@ class SGDEnv(DialogueEnv):
         max_steps: int | None = None,
         tasks: str | os.PathLike[str] | list[Task] | None = None,
         families: list[str] | None = None,
+        tool_simulator: Any = None,
+        simulator_llm: str | None = None,
     ) -> None:
         if max_steps is not None:  # tau2's and TauGym's name for it
             max_turns = max_steps
@@ -128,7 +130,14 @@ class SGDEnv(DialogueEnv):
         config = RewardConfig(**reward) if isinstance(reward, dict) else reward
         self.reward_fn = RuleReward(self.corpus, config)
         self.reveal_goal = reveal_goal
-        self.mocker = ToolMocker(self.corpus, max_results=max_results)
+        if tool_simulator == "llm":
+            from agentgym.llm.toolsim import LLMToolSimulator
+
+            tool_simulator = LLMToolSimulator(simulator_llm)
+        elif tool_simulator is not None and not hasattr(tool_simulator, "call"):
+            raise TypeError(f"tool_simulator must be None (the rule mocker), 'llm' or an object with call(schema, arguments); "
+                            f"got {tool_simulator!r}.")
+        self.mocker = ToolMocker(self.corpus, max_results=max_results, simulator=tool_simulator)
         self._tool_cache: dict[tuple[str, ...], tuple[dict[str, Tool], list[dict[str, Any]], str, dict[str, Any]]] = {}
         self.task: Task | None = None
         self.breakdown: dict[str, float] = {}
@@ -269,7 +278,7 @@ class SGDEnv(DialogueEnv):
         new = self._run_calls(action, results)
         errors = [r.error for r in results if r.error]
         return new, {"tool_calls": [{"name": r.tool, "arguments": r.arguments} for r in results],
-                     "tool_results": [dict(tool=r.tool, ok=r.ok, **r.content) for r in results],
+                     "tool_results": [dict(tool=r.tool, ok=r.ok, **r.content, **({"simulated": True} if r.simulated else {})) for r in results],
                      "error": "; ".join(errors) if errors else None}
 
     def _on_finish(self, text: str) -> None:

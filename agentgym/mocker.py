@@ -36,6 +36,7 @@ class ToolResult:
     service: str | None = None
     intent: str | None = None
     transactional: bool = False
+    simulated: bool = False  # answered by an LLM tool simulator (no recorded row agreed with the call)
     _values: list[tuple[str, str, str]] | None = None  # (slot, value, key) of every returned row, computed once
 
     def rows(self) -> list[dict[str, str]]:
@@ -62,8 +63,9 @@ class _Table:
 class ToolMocker:
     """Answers calls to the tools of one corpus; `set_task` adds the task's recorded results."""
 
-    def __init__(self, corpus: SGDCorpus, seed: int = 0, max_results: int = 5) -> None:
+    def __init__(self, corpus: SGDCorpus, seed: int = 0, max_results: int = 5, simulator: Any = None) -> None:
         self.corpus = corpus
+        self.simulator = simulator  # e.g. agentgym.llm.toolsim.LLMToolSimulator: answers searches no recorded row agrees with
         self.seed = seed
         self.max_results = max_results
         self._tables: dict[tuple[str, str], _Table] = {}
@@ -73,6 +75,8 @@ class ToolMocker:
         if seed is not None:
             self.seed = seed
         self._recorded = {}
+        if self.simulator is not None and hasattr(self.simulator, "reset"):
+            self.simulator.reset(self.seed)
         if task is None:
             return
         for c in task.recorded_calls:
@@ -131,6 +135,27 @@ class ToolMocker:
                 out.append(row)
         return out, len(out)
 
+    def _agrees(self, tool: Tool, key: ArgsKey) -> bool:
+        """Some recorded row of this search agrees with every argument it can be checked against."""
+        table = self._table(tool.service, tool.intent.name)
+        constraints = [(k, v) for k, v in key if k in table.columns]
+        if not table.rows:
+            return False
+        return not constraints or bool(set.intersection(*[table.index.get(c, set()) for c in constraints]))
+
+    def _simulate(self, tool: Tool, args: dict[str, str], base: dict[str, Any]) -> ToolResult:
+        """Ask the simulator; its JSON becomes result rows (a list, {"results": [...]}, or one object)."""
+        import json
+
+        content, ok = self.simulator.call(tool.schema, args)
+        if not ok:
+            return ToolResult(**base, content={"status": "error", "error": content}, ok=False, error=content, simulated=True)
+        value = json.loads(content)
+        rows = value.get("results") if isinstance(value, dict) and isinstance(value.get("results"), list) else value
+        rows = [r for r in (rows if isinstance(rows, list) else [rows]) if isinstance(r, dict)][: self.max_results]
+        rows = [{str(k): str(v) for k, v in r.items()} for r in rows]
+        return ToolResult(**base, content={"status": "ok", "count": len(rows), "results": rows}, ok=True, simulated=True)
+
     def call(self, tool: Tool, arguments: Any) -> ToolResult:
         args, problems = check_arguments(tool, arguments)
         base = dict(tool=tool.name, arguments=arguments if isinstance(arguments, dict) else {"_raw": arguments},
@@ -143,6 +168,8 @@ class ToolMocker:
         if not tool.transactional:
             if recorded is not None and recorded[1]:
                 rows, total = [dict(r) for r in recorded[1]], len(recorded[1])
+            elif self.simulator is not None and not self._agrees(tool, key):
+                return self._simulate(tool, args, base)
             else:
                 rows, total = self.lookup(tool, args, key)
             return ToolResult(**base, content={"status": "ok", "count": total, "results": rows}, ok=True)

@@ -7,9 +7,11 @@ from agentgym.domains.tau2 import DOMAINS as TAU2_DOMAINS
 
 SGD_ENTRY = "agentgym.env:SGDEnv"
 TAU2_ENTRY = "agentgym.domains.tau2.env:Tau2Env"
+TRACES_ENTRY = "agentgym.domains.traces.env:TraceEnv"
 ENV_IDS: dict[str, tuple[str, dict[str, object]]] = {
     "agentgym/SGD-v0": (SGD_ENTRY, {"user": "goal"}),
     "agentgym/SGD-Replay-v0": (SGD_ENTRY, {"user": "replay"}),
+    "agentgym/Traces-v0": (TRACES_ENTRY, {}),  # tasks=FILE from `agentgym import-traces`
     "agentgym/tau2-v0": (TAU2_ENTRY, {}),  # domain= as in tau2's gym
     **{f"agentgym/tau2-{d}-v0": (TAU2_ENTRY, {"domain": d}) for d in TAU2_DOMAINS},
 }

@@ -67,6 +67,8 @@ registry.register("domain", "sgd", "agentgym.env:SGDEnv", help="Schema-Guided Di
 for _d, _help in _TAU2.items():
     registry.register("domain", f"tau2-{_d}", "agentgym.domains.tau2.env:Tau2Env", help=f"tau2-bench {_d}: {_help}")
 
+registry.register("domain", "traces", "agentgym.domains.traces.env:TraceEnv",
+                  help="your own OpenAI-format / APIGen-MT traces: recorded user, recorded tool results")
 registry.register("user", "goal", "agentgym.users.goal_user:GoalDrivenUser", help="SGD: offline goal-driven user (NLU → agenda → NLG)")
 registry.register("user", "replay", "agentgym.users.replay:TraceReplayUser", help="SGD: the recorded user turns in order")
 registry.register("user", "llm", "agentgym.users.llm_user:LLMUser", help="SGD: an LLM plays the user from the goal")
