@@ -1,7 +1,6 @@
 """Your own traces: imported row by row (bad rows named, good rows kept), played back as an env with the
 recorded user and tool results, and tools nobody recorded simulated by an LLM (consistent, cached, costed)."""
 import json
-from pathlib import Path
 
 import gymnasium as gym
 import pytest
@@ -9,11 +8,11 @@ from gymnasium.utils.env_checker import check_env
 
 from agentgym.agents import NoopAgent
 from agentgym.cli import main
-from agentgym.domains.traces import TraceTask, import_traces, load_trace_tasks
+from agentgym.domains.traces import TraceTask, import_traces, load_trace_tasks, sample_traces
 from agentgym.registration import register_envs
 from agentgym.runner import play_episode, run_episodes
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "traces" / "sample.jsonl"
+SAMPLE = sample_traces()
 register_envs()
 
 

@@ -63,6 +63,12 @@ class ImportReport:
         return head + (f", {len(self.problems)} skipped:\n  " + "\n  ".join(self.problems) if self.problems else "")
 
 
+def sample_traces() -> Path:
+    """The four example conversations shipped with agentgym (the wheel's copy, or the repo's data/traces)."""
+    packaged = Path(__file__).resolve().parents[2] / "_data" / "traces" / "sample.jsonl"
+    return packaged if packaged.exists() else Path(__file__).resolve().parents[3] / "data" / "traces" / "sample.jsonl"
+
+
 def _args(raw: Any) -> dict[str, Any]:
     if isinstance(raw, dict):
         return raw
