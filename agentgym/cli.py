@@ -322,8 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     sc = sub.add_parser("scenarios", help="generate new tasks (validated) into a task file the env plays with tasks=FILE")
     sc.add_argument("--n", type=int, default=20, help="number of valid scenarios to write")
     sc.add_argument("--out", required=True, help="JSONL task file to write (atomically)")
-    sc.add_argument("--family", nargs="+", default=["recombine", "change_of_mind", "impatient"],
-                    choices=["recombine", "change_of_mind", "impatient"], help="scenario families, taken in turn")
+    sc.add_argument("--family", nargs="+", default=["recombine", "change_of_mind", "impatient", "withholding"],
+                    choices=["recombine", "change_of_mind", "impatient", "withholding"], help="scenario families, taken in turn")
     _add_data_args(sc, " to draw from")
     _add_output_args(sc)
     sc.set_defaults(func=_scenarios)

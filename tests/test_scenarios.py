@@ -22,7 +22,7 @@ def generated():
 
 
 def test_every_kept_scenario_passed_every_check_and_plays_as_validated(generated, tmp_path):
-    assert len(generated.tasks) == 9 and set(generated.summary()["kept"]) == {"recombine", "change_of_mind", "impatient"}
+    assert len(generated.tasks) == 9 and set(generated.summary()["kept"]) == {"recombine", "change_of_mind", "impatient", "withholding"}
     assert all(passed(t.meta["validation"]) for t in generated.tasks)
     path = save_tasks(tmp_path / "sc.jsonl", generated.tasks)
     env = gym.make("agentgym/SGD-v0", tasks=str(path))
@@ -54,6 +54,19 @@ def test_an_impatient_persona_holds_for_its_own_episode_only(generated):
     assert env.user.persona.patience == 0
     env.reset(seed=0, options={"task_id": plain.task_id})
     assert env.user.persona.patience == 3
+
+
+def test_a_withholding_user_volunteers_nothing_until_asked():
+    tasks = generate_scenarios(6, seed=2, families=["withholding"], progress=False).tasks
+    plain = [type(t).from_dict({**t.to_dict(), "meta": {}}) for t in tasks]
+
+    def volunteered(task_list):
+        env = gym.make("agentgym/SGD-v0", tasks=task_list).unwrapped
+        return [sum(a["act"] == "INFORM" for a in env.reset(seed=0, options={"task_id": t.task_id})[1]["user_acts"])
+                for t in task_list]
+
+    assert sum(volunteered(tasks)) == 0  # the intent only: details come when the agent asks (the scripted agent does)
+    assert sum(volunteered(plain)) > 0  # the same goals with the fitted habit say some details up front
 
 
 def test_families_can_be_held_out(generated, tmp_path):

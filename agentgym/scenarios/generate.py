@@ -9,6 +9,7 @@ tables), then validated (`agentgym.scenarios.validate`) before it is kept. Famil
 - `change_of_mind`: the user asks for one value of a slot, then changes it to another value the
   service's recorded rows know; the booking must use the second.
 - `impatient`: a recorded goal with a user who answers a question once (`patience=0`).
+- `withholding`: a recorded goal with a user who volunteers nothing (`withhold=True`): the agent must ask.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from agentgym.data.schema import related_slots
 from agentgym.data.sgd import SGDCorpus
 from agentgym.data.tasks import Task
 
-FAMILIES = ("recombine", "change_of_mind", "impatient")
+FAMILIES = ("recombine", "change_of_mind", "impatient", "withholding")
 
 
 def known_values(corpus: SGDCorpus) -> dict[tuple[str, str], dict[str, str]]:
@@ -111,16 +112,22 @@ def change_of_mind(corpus: SGDCorpus, rng: np.random.Generator, values: dict[tup
                 {"family": "change_of_mind", "sources": [f"{a.task_id}:{service}"], "changed": {"slot": slot, "from": value, "to": new}})
 
 
-def impatient(corpus: SGDCorpus, rng: np.random.Generator, values: dict[tuple[str, str], dict[str, str]]) -> Task | None:
-    pool = _transactional(corpus)
-    if not pool:
-        return None
-    a, service = pool[int(rng.integers(len(pool)))]
-    goal, calls = _part(a, service)
-    return Task("", "generated", [service], goal, [], calls,
-                {"family": "impatient", "sources": [f"{a.task_id}:{service}"], "persona": {"patience": 0}})
+def _with_persona(family: str, knobs: dict[str, object]) -> Callable[..., Task | None]:
+    def build(corpus: SGDCorpus, rng: np.random.Generator, values: dict[tuple[str, str], dict[str, str]]) -> Task | None:
+        pool = _transactional(corpus)
+        if not pool:
+            return None
+        a, service = pool[int(rng.integers(len(pool)))]
+        goal, calls = _part(a, service)
+        return Task("", "generated", [service], goal, [], calls,
+                    {"family": family, "sources": [f"{a.task_id}:{service}"], "persona": dict(knobs)})
+    return build
+
+
+impatient = _with_persona("impatient", {"patience": 0})
+withholding = _with_persona("withholding", {"withhold": True})
 
 
 BUILDERS: dict[str, Callable[[SGDCorpus, np.random.Generator, dict[tuple[str, str], dict[str, str]]], Task | None]] = {
-    "recombine": recombine, "change_of_mind": change_of_mind, "impatient": impatient,
+    "recombine": recombine, "change_of_mind": change_of_mind, "impatient": impatient, "withholding": withholding,
 }

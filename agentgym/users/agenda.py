@@ -50,6 +50,7 @@ class Persona:
     reject_conflicts: bool = True  # object when an offer or read-back contradicts the goal
     accept_alternatives: bool = True  # take the alternative offered after a failed transaction
     dontcare_unknown: bool = True  # answer "any is fine" when asked for a slot the goal has no value for
+    withhold: bool = False  # volunteer nothing: every detail only when the agent asks for it
 
 
 @dataclass
@@ -182,7 +183,7 @@ class AgendaPolicy:
             for slot in target.pending_changes():
                 vals = target.values(slot)
                 inform(target.goal.service, slot, vals[min(target.said.get(slot, 0) + 1, len(vals) - 1)])
-        if target is not None and ("INFORM_INTENT" in types or "AFFIRM_INTENT" in types or "INFORM" in types):
+        if target is not None and not persona.withhold and ("INFORM_INTENT" in types or "AFFIRM_INTENT" in types or "INFORM" in types):
             fresh = target is not cur or "INFORM_INTENT" in types or "AFFIRM_INTENT" in types
             for slot in target.unsaid():
                 p = self.upfront.get(slot, self.upfront_default)
@@ -190,7 +191,7 @@ class AgendaPolicy:
                     p += persona.extra_slots
                 if (fresh and p >= self.upfront_threshold) or (rng is not None and persona.verbosity and rng.random() < persona.verbosity):
                     inform(target.goal.service, slot, target.current(slot))
-        if "INFORM" in types and not any(a == "INFORM" for _, a, _, _ in acts) and target is not None and target.unsaid():
+        if "INFORM" in types and not persona.withhold and not any(a == "INFORM" for _, a, _, _ in acts) and target is not None and target.unsaid():
             slot = target.unsaid()[0]
             inform(target.goal.service, slot, target.current(slot))
         if "REQUEST" in types and cur is not None:
