@@ -12,6 +12,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from agentgym.data.tasks import Task
 
@@ -27,17 +28,22 @@ class TaskFile:
         return head + (f", {len(self.problems)} row(s) skipped:\n  " + "\n  ".join(self.problems) if self.problems else "")
 
 
-def save_tasks(path: str | os.PathLike[str], tasks: Iterable[Task]) -> Path:
-    """Write tasks as JSONL atomically; returns the path."""
+def write_jsonl(path: str | os.PathLike[str], rows: Iterable[Any]) -> Path:
+    """Rows (anything with `to_dict()`) as JSONL, written to a temp file and renamed into place: atomic."""
     target = Path(path)
     if target.is_dir():
-        raise ValueError(f"{target} is a folder; give a file name for the tasks, e.g. {target / 'scenarios.jsonl'}.")
+        raise ValueError(f"{target} is a folder; give a file name, e.g. {target / 'tasks.jsonl'}.")
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=target.parent, suffix=".partial", delete=False, encoding="utf-8") as fh:
-        for t in tasks:
-            fh.write(json.dumps(t.to_dict(), ensure_ascii=False) + "\n")
+        for row in rows:
+            fh.write(json.dumps(row.to_dict(), ensure_ascii=False) + "\n")
     os.replace(fh.name, target)
     return target
+
+
+def save_tasks(path: str | os.PathLike[str], tasks: Iterable[Task]) -> Path:
+    """Write tasks as JSONL atomically; returns the path."""
+    return write_jsonl(path, tasks)
 
 
 def read_tasks(path: str | os.PathLike[str], *, services: Iterable[str] | None = None,

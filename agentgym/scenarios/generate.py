@@ -55,6 +55,15 @@ def _transactional(corpus: SGDCorpus) -> list[tuple[Task, str]]:
     return [(t, g.service) for t in corpus.tasks for g in t.goal if g.transactional and g.expected_calls]
 
 
+def _pick_part(corpus: SGDCorpus, rng: np.random.Generator) -> tuple[Task, str, list, list] | None:
+    """A random (task, service) with a recorded transaction, and that service's goals and calls."""
+    pool = _transactional(corpus)
+    if not pool:
+        return None
+    a, service = pool[int(rng.integers(len(pool)))]
+    return (a, service, *_part(a, service))
+
+
 def _part(task: Task, service: str) -> tuple[list, list]:
     """The goals and recorded calls of one service of a task (a self-contained piece of a dialogue)."""
     return ([copy.deepcopy(g) for g in task.goal if g.service == service],
@@ -90,11 +99,10 @@ def recombine(corpus: SGDCorpus, rng: np.random.Generator, values: dict[tuple[st
 
 
 def change_of_mind(corpus: SGDCorpus, rng: np.random.Generator, values: dict[tuple[str, str], dict[str, str]]) -> Task | None:
-    pool = _transactional(corpus)
-    if not pool:
+    picked = _pick_part(corpus, rng)
+    if picked is None:
         return None
-    a, service = pool[int(rng.integers(len(pool)))]
-    goal, calls = _part(a, service)
+    a, service, goal, calls = picked
     options = [(g, slot, value) for g in goal if g.transactional and g.expected_calls
                for slot, value in g.informed if g.expected_calls[0].sources.get(slot) == "user"]
     if not options:
@@ -114,11 +122,10 @@ def change_of_mind(corpus: SGDCorpus, rng: np.random.Generator, values: dict[tup
 
 def _with_persona(family: str, knobs: dict[str, object]) -> Callable[..., Task | None]:
     def build(corpus: SGDCorpus, rng: np.random.Generator, values: dict[tuple[str, str], dict[str, str]]) -> Task | None:
-        pool = _transactional(corpus)
-        if not pool:
+        picked = _pick_part(corpus, rng)
+        if picked is None:
             return None
-        a, service = pool[int(rng.integers(len(pool)))]
-        goal, calls = _part(a, service)
+        a, service, goal, calls = picked
         return Task("", "generated", [service], goal, [], calls,
                     {"family": family, "sources": [f"{a.task_id}:{service}"], "persona": dict(knobs)})
     return build

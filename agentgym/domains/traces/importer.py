@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -192,13 +191,10 @@ def import_traces(path: str | os.PathLike[str], *, prefix: str | None = None) ->
 
 
 def save_trace_tasks(path: str | os.PathLike[str], tasks: list[TraceTask]) -> Path:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=target.parent, suffix=".partial", delete=False, encoding="utf-8") as fh:
-        for t in tasks:
-            fh.write(json.dumps(t.to_dict(), ensure_ascii=False) + "\n")
-    os.replace(fh.name, target)
-    return target
+    """Write trace tasks as JSONL atomically; returns the path."""
+    from agentgym.data.taskfile import write_jsonl
+
+    return write_jsonl(path, tasks)
 
 
 def load_trace_tasks(path: str | os.PathLike[str]) -> list[TraceTask]:
