@@ -197,3 +197,29 @@ def test_compare_on_a_local_ray_cluster_matches_one_process(tmp_path):
     assert on_ray.verdict == one.verdict
     with ExperienceStore(tmp_path / "s") as store:
         assert len(store.episodes()) == len(on_ray.rows)
+
+
+@pytest.mark.slow
+def test_a_ray_cluster_that_goes_away_mid_run_keeps_what_finished():
+    ray = pytest.importorskip("ray")
+    from agentgym.experiments import ClusterLost
+    from agentgym.experiments.play import plan, run_units
+
+    units = plan({"A": "scripted"}, ["10_00000", "10_00001", "10_00002", "10_00003"], trials=1, seed=0,
+                 env_id="agentgym/SGD-v0", env_kwargs={"max_turns": 20}, chunks=4)
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        broken = [type(units[0])(**{**units[0].__dict__, "agent": "nope"})]
+        with pytest.raises(ValueError, match="Unknown agent 'nope'"):  # a unit's own error is that error, not "cluster lost"
+            run_units(broken, ray=True, progress=False)
+        got = []
+
+        def on_rows(rows):
+            got.extend(rows)
+            ray.shutdown()  # the cluster goes away after the first unit finished
+
+        with pytest.raises(ClusterLost, match="after 1 episodes \\(1 of 4 units\\)") as lost:
+            run_units(units, ray=True, progress=False, on_rows=on_rows)
+        assert lost.value.done == got and len(got) == 1 and got[0]["success"] == 1.0
+    finally:
+        ray.shutdown()

@@ -189,7 +189,9 @@ def _on_ray(units: list[Unit]) -> Iterator[tuple[int, list[dict[str, Any]]]]:
         try:
             ready, _ = ray.wait(list(pending), num_returns=1)
             rows = ray.get(ready[0])
-        except (ray.exceptions.RayError, ConnectionError) as e:
+        except ray.exceptions.RayTaskError as e:  # the unit itself failed: its own error, not the cluster's
+            raise e.as_instanceof_cause() from None
+        except Exception as e:  # noqa: BLE001 - the cluster went away: lost workers, lost objects, a dead head, a shutdown
             raise ClusterLost(f"The Ray cluster stopped answering after {len(done)} episodes "
                               f"({len(units) - len(pending)} of {len(units)} units): {type(e).__name__}: {str(e)[:200]}. "
                               "The finished episodes are kept; rerun to finish the rest.", done) from None
