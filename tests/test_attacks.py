@@ -27,6 +27,7 @@ SECRETS = {
     "aws": "AKIAIOSFODNN7EXAMPLE", "url-password": "hunter2-db-pass", "query-token": "tok-in-query-77",
     "config-OPENAI_KEY": "plain-config-secret-1", "config-key": "key-named-key-2", "free-text": "free-text-pw-3",
     "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    "batched-path": "s3cr3t-bulk-77", "batched-key": "sk-batchedpathkey000",
 }
 
 
@@ -46,6 +47,11 @@ def _plant(store: ExperienceStore) -> str:
     store.add_verdict(ep, "judge", 0.5, step_idx=1, prompt=f"judge this; key {s['anthropic']}", reasoning=f"saw {s['github']}",
                       criteria={"token": s["hf"]})
     out, ep2 = store.execute_with_feedback(lambda x: f"echo {x}", f"Bearer {s['jwt']}")
+    batched = RecordEpisodes(gym.make("agentgym/SGD-v0"), store, flush="episode", batch=2,
+                             user_config={"OPENAI_KEY": s["batched-key"]})  # the bulk path evaluations and compare use
+    batched.reset(seed=1)
+    batched.step(f"my password: {s['batched-path']}")
+    batched.close()
     return ep
 
 
@@ -63,7 +69,7 @@ def test_planted_secrets_never_reach_the_database_its_wal_or_the_llm_cache(tmp_p
     assert leaked == []
     assert raw.count(b"***") >= len(SECRETS)  # the writes happened, masked
     eps = store.episodes()
-    assert len(eps) == 2 and store.steps(eps["id"][0])["action"].str.contains("***", regex=False).any()
+    assert len(eps) == 3 and store.steps(eps["id"][0])["action"].str.contains("***", regex=False).any()
     store.close()
 
 

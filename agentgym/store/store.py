@@ -346,7 +346,7 @@ class ExperienceStore:
             self._insert_sql[table.name] = (sql, names)
         json_cols = {c.name for c in table.columns if isinstance(c.type, sa.JSON)}
         keys = names or _insert_keys(table)
-        prepared = [_prepare_row(r, keys, json_cols) for r in rows]
+        prepared = _prepare_rows(rows, keys, json_cols)
         if names is not None:
             conn.exec_driver_sql(sql, [tuple(r[k] for k in names) for r in prepared])
         else:
@@ -535,15 +535,21 @@ def _insert_keys(table: sa.Table) -> list[str]:
     return [c.name for c in table.columns if c.name not in auto]
 
 
-def _prepare_row(row: dict[str, Any], keys: list[str], json_cols: set[str]) -> dict[str, Any]:
-    """A row's values as the driver takes them: JSON as text, secrets masked. One trigger scan over the
-    whole row first; only a row that might hold a secret pays for the per-value scrub."""
-    out: dict[str, Any] = {}
-    for k in keys:
-        v = row.get(k)
-        out[k] = None if v is None else _dumps(v) if k in json_cols else v
-    texts = [v for v in out.values() if isinstance(v, str)]
-    if might_hold_secrets("\n".join(texts)):
+def _prepare_rows(rows: list[dict[str, Any]], keys: list[str], json_cols: set[str]) -> list[dict[str, Any]]:
+    """Rows' values as the driver takes them: JSON as text, secrets masked. One trigger scan over the whole
+    batch first (C-speed substring scans); only a batch that might hold a secret pays for per-row checks,
+    and only a row that might for the per-value scrub."""
+    plain = [{k: None if (v := r.get(k)) is None else _dumps(v) if k in json_cols else v for k in keys} for r in rows]
+    texts = [v for out in plain for v in out.values() if isinstance(v, str)]
+    if not might_hold_secrets("\n".join(texts)):
+        return [{k: _ScrubbedJSON(v) if type(v) is str else v for k, v in out.items()} for out in plain]
+    return [_prepare_row(r, out, keys, json_cols) for r, out in zip(rows, plain, strict=True)]
+
+
+def _prepare_row(row: dict[str, Any], out: dict[str, Any], keys: list[str], json_cols: set[str]) -> dict[str, Any]:
+    """One row of a batch that might hold a secret: scan the row, scrub its values if it might."""
+    if might_hold_secrets("\n".join(v for v in out.values() if isinstance(v, str))):
+        out = dict(out)
         for k in keys:
             v = row.get(k)
             if v is not None:
