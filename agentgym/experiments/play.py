@@ -11,7 +11,7 @@ import json
 import os
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -208,7 +208,3 @@ def plan(arms: dict[str, str], task_ids: list[str], *, trials: int, seed: int, e
     return [Unit(arm, agent, env_id, dict(env_kwargs), tuple(jobs[j:j + size]), store, run_id,
                  (version_ids or {}).get(arm))
             for arm, agent in arms.items() for j in range(0, len(jobs), size)]
-
-
-def unit_dict(u: Unit) -> dict[str, Any]:
-    return asdict(u)
