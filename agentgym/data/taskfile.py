@@ -81,12 +81,3 @@ def read_tasks(path: str | os.PathLike[str], *, services: Iterable[str] | None =
             seen.add(task.task_id)
             out.tasks.append(task)
     return out
-
-
-def families_of(tasks: Iterable[Task]) -> dict[str, int]:
-    """How many tasks of each family (meta.family; 'recorded' for corpus tasks)."""
-    counts: dict[str, int] = {}
-    for t in tasks:
-        fam = str(t.meta.get("family", "recorded"))
-        counts[fam] = counts.get(fam, 0) + 1
-    return counts

@@ -218,10 +218,10 @@ def analyze(rows: pd.DataFrame, cfg: CompareConfig, *, a: str = "A", b: str = "B
     paired = rows[rows["arm"].isin(["A", "B"])].pivot_table(index=["task_id", "trial"], columns="arm", values="success").dropna()
     a_only = int(((paired["A"] >= 1) & (paired["B"] < 1)).sum()) if len(paired) else 0
     b_only = int(((paired["B"] >= 1) & (paired["A"] < 1)).sum()) if len(paired) else 0
-    secondary_p = {m: st.paired_t(_per_task(rows, "A", "B", m).values, cfg.alpha).p_value for m in METRICS if m != cfg.primary}
+    per_metric = {m: _per_task(rows, "A", "B", m) for m in METRICS if m != cfg.primary}
+    secondary_p = {m: st.paired_t(dm.values, cfg.alpha).p_value for m, dm in per_metric.items()}
     holm = st.holm(secondary_p)
-    secondary = {m: {"diff": float(_per_task(rows, "A", "B", m).mean()), "p": secondary_p[m], "p_holm": holm[m]}
-                 for m in secondary_p}
+    secondary = {m: {"diff": float(dm.mean()), "p": secondary_p[m], "p_holm": holm[m]} for m, dm in per_metric.items()}
     means = {arm: float(g[cfg.primary].mean()) for arm, g in rows.groupby("arm")}
     pass_k = {}
     for arm, g in rows.groupby("arm"):
@@ -232,16 +232,15 @@ def analyze(rows: pd.DataFrame, cfg: CompareConfig, *, a: str = "A", b: str = "B
         p_value=t.p_value, boot_low=boot.low, boot_high=boot.high, tost_p=tost_p, margin=cfg.margin, alpha=cfg.alpha, n_tasks=len(d), trials=cfg.trials,
         tasks_needed=st.tasks_needed(sd, cfg.margin, cfg.alpha, cfg.power),
         mcnemar_p=st.mcnemar(a_only, b_only), means=means, pass_k=pass_k, secondary=secondary,
-        by_service=_by_service(rows, cfg), run_id=str(rows.attrs.get("run_id", "")), rows=rows)
+        by_service=_by_service(rows, d, cfg), run_id=str(rows.attrs.get("run_id", "")), rows=rows)
     if "baseline" in means:
         result.baseline = {"mean": means["baseline"], "A_minus_baseline": means.get("A", math.nan) - means["baseline"],
                            "B_minus_baseline": means.get("B", math.nan) - means["baseline"]}
     return result
 
 
-def _by_service(rows: pd.DataFrame, cfg: CompareConfig) -> list[dict[str, Any]]:
-    """B − A per service (a multi-service task counts for each), with a t half-width where there are ≥ 2 tasks."""
-    d = _per_task(rows, "A", "B", cfg.primary)
+def _by_service(rows: pd.DataFrame, d: pd.Series, cfg: CompareConfig) -> list[dict[str, Any]]:
+    """B − A (`d`, per task) per service (a multi-service task counts for each), with a t half-width where there are ≥ 2 tasks."""
     services = rows.drop_duplicates("task_id").set_index("task_id")["services"]
     out = []
     for svc in sorted({s for v in services for s in str(v).split(",") if s}):

@@ -205,7 +205,7 @@ class ExperienceStore:
                 if parent_id is None:
                     raise ValueError(f"Agent '{name}' has no version '{parent}' to be the parent of '{version}'.")
             res = conn.execute(S.agent_versions.insert().values(
-                agent_id=agent_id, version=version, config=scrub(config or {}), parent_id=parent_id,
+                agent_id=agent_id, version=version, config=config or {}, parent_id=parent_id,  # scrubbed by the JSON serializer, as every column is
                 notes=notes, created_at=now()))
             return int(res.inserted_primary_key[0])
 
