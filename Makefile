@@ -13,7 +13,7 @@ NOTEBOOKS := $(VENV)/.notebooks-$(CK)
 TAU2 := $(VENV)/.tau2-$(CK)
 FULL := $(VENV)/.test-$(CK)
 
-.PHONY: setup llm tau2 notebooks-setup browser run test test-fast lint lab app bench bench-compare bench-train sample clean
+.PHONY: setup llm tau2 notebooks-setup browser run test test-fast lint lab app bench bench-compare bench-train bench-grpo sample clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -76,6 +76,10 @@ bench-compare: $(FULL)  ## comparison speed over executors (one process, a pool,
 
 bench-train: $(FULL)  ## SFT then GRPO on the sample, held-out success before/after each phase (tens of minutes on CPU)
 	$(BIN)/python bench/bench_train.py
+
+bench-grpo: $(FULL)  ## SFT -> GRPO with held-out reward intervals at every evaluation; batched vs one-at-a-time rollouts
+	$(BIN)/python bench/bench_rollout.py
+	$(BIN)/python bench/bench_grpo.py
 
 sample:  ## rebuild data/sgd from the full SGD corpus
 	$(PY) scripts/make_sgd_sample.py ../shared/data/sgd data/sgd

@@ -15,15 +15,15 @@ def time_steps(bf16: bool, steps: int, max_length: int) -> float:
     from trl import SFTConfig, SFTTrainer
 
     from agentgym.data import load_sgd
-    from agentgym.train.common import prepare_chat_template
+    from agentgym.train.chat import ChatFormat
     from agentgym.train.policy import load_policy
     from agentgym.train.sft_data import sgd_examples
 
     model, tok = load_policy()
-    prepare_chat_template(tok, "smollm2-135m")
-    data = Dataset.from_list([{"messages": e["messages"]} for e in sgd_examples(load_sgd(None, "train"), 8)])
+    fmt = ChatFormat.of(tok, "smollm2-135m")
+    data = Dataset.from_list([fmt.assistant_mask(e["messages"]) for e in sgd_examples(load_sgd(None, "train"), 8)])
     args = SFTConfig(output_dir=tempfile.mkdtemp(), max_steps=steps + 1, per_device_train_batch_size=1,
-                     max_length=max_length, assistant_only_loss=True, logging_steps=1, save_strategy="no",
+                     max_length=max_length, logging_steps=1, save_strategy="no",
                      report_to=[], use_cpu=True, bf16=bf16, fp16=False, gradient_checkpointing=False, disable_tqdm=True)
     trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tok)
     marks: list[float] = []

@@ -1,8 +1,9 @@
-"""agentgym workbench — a marimo app: step a conversation by hand, rate it, watch the dashboard.
+"""agentgym workbench — a marimo app: step a conversation by hand, rate it, browse stored episodes
+and training rollouts, read the judge's reasoning, watch the dashboard.
 
     marimo run notebooks/workbench_app.py            # serve on loopback
     AGENTGYM_STORE=my-store marimo run notebooks/workbench_app.py
-    marimo export html notebooks/workbench_app.py -o workbench.html
+    AGENTGYM_DEMO=1 marimo export html notebooks/workbench_app.py -o workbench.html   # the demo page
 """
 import marimo
 
@@ -16,11 +17,14 @@ def _():
 
     import marimo as mo
 
-    from agentgym.widgets import Stepper
+    from agentgym.widgets import JudgeInspector, Stepper, TrajectoryBrowser
     from agentgym.workbench import dashboard_figures
+    from agentgym.workbench.demo import seed_demo
 
     store_path = os.environ.get("AGENTGYM_STORE", "agentgym-store")
-    return Stepper, dashboard_figures, mo, store_path
+    if os.environ.get("AGENTGYM_DEMO"):  # the demo: baselines and a trained version played, judged and rated first
+        seed_demo(store_path)
+    return JudgeInspector, Stepper, TrajectoryBrowser, dashboard_figures, mo, store_path
 
 
 @app.cell
@@ -48,6 +52,32 @@ def _(dashboard_figures, mo, stepper):
     mo.vstack([mo.md("## Dashboard"),
                mo.hstack([figures["by_version"], figures["rewards"]], widths="equal"),
                mo.hstack([figures["human_vs_judge"], figures["cost"]], widths="equal")])
+    return
+
+
+@app.cell
+def _(TrajectoryBrowser, mo, stepper):
+    _ = stepper.value  # new episodes appear as you play
+    browser = mo.ui.anywidget(TrajectoryBrowser(stepper.widget.session.store))
+    mo.vstack([mo.md("## Stored episodes and training rollouts\nFilter by agent, version, task, training run or step; "
+                     "open one to replay it turn by turn."), browser])
+    return (browser,)
+
+
+@app.cell
+def _(JudgeInspector, mo, stepper):
+    _ = stepper.value
+    _store = stepper.widget.session.store
+    _judged = _store.verdicts()
+    if _judged.empty:
+        _out = mo.md("## Judge inspector\nNo verdict yet: configure a judge (`judge=` on the env) or play the demo store.")
+    else:
+        _last = _judged.iloc[-1]
+        _step = None if _last["step_idx"] != _last["step_idx"] or _last["step_idx"] is None else int(_last["step_idx"])
+        _out = mo.vstack([mo.md("## Judge inspector\nThe latest verdict: score, criteria, reasoning and the exact prompt, "
+                                "next to the ratings of the same episode."),
+                          mo.ui.anywidget(JudgeInspector(_store, _last["episode_id"], _step))])
+    _out  # noqa: B018
     return
 
 

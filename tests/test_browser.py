@@ -140,12 +140,14 @@ def test_marimo_app_send_and_rate_lands_in_the_store(tmp_path, browser):
         proc.wait(timeout=30)
 
 
-def test_exported_page_opens_offline_with_widget_and_charts(tmp_path, browser):
+def test_exported_demo_page_opens_offline_on_conversations_verdicts_and_filled_charts(tmp_path, browser):
     from agentgym.workbench.export import export_app
 
-    out = export_app(APP, tmp_path / "site" / "workbench.html", env={"AGENTGYM_STORE": str(tmp_path / "store")})
+    out = export_app(APP, tmp_path / "site" / "workbench.html",
+                     env={"AGENTGYM_STORE": str(tmp_path / "store"), "AGENTGYM_DEMO": "1"})
     html = out.read_text()
     assert "cdn.jsdelivr.net/npm/@marimo-team" not in html
+    assert "no finished episodes yet" not in html and "sft-demo" in html  # the charts hold baselines and a trained version
     port = _free_port()
     srv = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "-d", str(out.parent)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -157,6 +159,8 @@ def test_exported_page_opens_offline_with_widget_and_charts(tmp_path, browser):
         page.goto(f"http://127.0.0.1:{port}/{out.name}")
         page.locator(".ag-stepper").wait_for(timeout=60_000)
         page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        page.locator(".ag-episodes tr").nth(3).wait_for(timeout=60_000)  # the browser lists the demo episodes
+        page.locator(".ag-inspector .ag-verdict, .ag-verdict").first.wait_for(timeout=60_000)  # a judge verdict
         # the only thing the page may still ask the network for is MathJax (LaTeX in markdown), unused here
         assert [u for u in external if "mathjax" not in u] == []
     finally:

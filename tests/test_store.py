@@ -4,6 +4,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import gymnasium as gym
 import pandas as pd
@@ -181,6 +182,12 @@ def test_exports(filled, tmp_path):
     rated = [q for q in preference_pairs(store) if q["task_id"] == p["task_id"]]
     assert rated[0]["source"] == "rating" and rated[0]["chosen_episode"] == naive_ep
     assert any(e["episode_id"] == naive_ep for e in sft_examples(store, success_only=False, min_rating=0.9))
+    # the judge as an SFT filter: only episodes it scored high enough (an unscored verdict does not count)
+    store.add_verdict(scripted_ep, "judge", 0.9, reasoning="fine")
+    store.add_verdict(naive_ep, "judge", 0.2, reasoning="wrong value")
+    store.add_verdict(naive_ep, "judge", None, reasoning="could not read a score")
+    judged = sft_examples(store, success_only=False, min_judge=0.5)
+    assert [e["episode_id"] for e in judged] == [scripted_ep]
 
 
 def test_agreement(store):
@@ -288,3 +295,31 @@ def test_batched_recording_writes_whole_episodes_identical_to_per_step_recording
         RecordEpisodes(gym.make("agentgym/SGD-v0"), batched, batch=4)
     per_step.close()
     batched.close()
+
+
+@pytest.mark.parametrize("flush", ["step", "episode"])
+def test_the_judges_llm_calls_land_with_their_episode_and_runs_filter_by_step(tmp_path, flush):
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fake_llm_server import FakeLLMServer
+
+    from agentgym.env import SGDEnv
+    from agentgym.llm.client import LLM
+    from agentgym.llm.judge import LLMJudge
+
+    reply = '{"helpfulness": 1, "correctness": 1, "policy": 0.5, "tone": 1, "reasoning": "Polite, nothing invented."}'
+    store = ExperienceStore(tmp_path / "s", create=True)
+    with FakeLLMServer([f"ok:{reply}"]) as srv:
+        judge = LLMJudge(LLM("openai/fake", api_base=srv.api_base, api_key="x", cache=False, max_retries=0))
+        env = RecordEpisodes(SGDEnv(judge=judge, max_turns=2), store, flush=flush,
+                             meta={"run": "r1", "phase": "train", "step": 3})
+        env.reset(seed=0)
+        env.step("[finish]")
+        env.close()
+    eid = env.episode_id if flush == "episode" else store.episodes()["id"].iloc[0]
+    calls = store.llm_calls(episode_id=eid)
+    assert list(calls["role"]) == ["judge"] and "Polite" in calls["response"].iloc[0]
+    assert calls["prompt"].iloc[0][0]["role"] == "system" and calls["prompt_tokens"].iloc[0] == 12
+    assert len(store.episodes(run="r1", step=3, phase="train")) == 1
+    assert store.episodes(run="r1", step=4).empty and store.episodes(run="r2").empty

@@ -89,25 +89,6 @@ def test_checkpoint_reloads_and_plays_an_episode_recorded_under_its_version(runs
     assert not p_old.equal(dict(new.model.named_parameters())[name])
 
 
-def test_template_without_system_messages_is_refused_before_training(tmp_path):
-    from transformers import AutoTokenizer
-
-    from agentgym.train.common import prepare_chat_template
-    from agentgym.train.policy import resolve_policy
-
-    tok = AutoTokenizer.from_pretrained(resolve_policy())
-    tok.chat_template = ("{% for m in messages %}{% if m['role'] != 'system' %}{{ m['role'] }}: {{ m['content'] }}\n"
-                         "{% generation %}{% endgeneration %}{% endif %}{% endfor %}")
-    with pytest.raises(ValueError, match="drops the system message"):
-        prepare_chat_template(tok, "odd-model")
-    tok.chat_template = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
-    with pytest.raises(ValueError, match="no \\{% generation %\\} markers"):
-        prepare_chat_template(tok, "plain-model")
-    tok.chat_template = None
-    with pytest.raises(ValueError, match="has no chat template"):
-        prepare_chat_template(tok, "base-model")
-
-
 def test_reward_funcs_are_refused_for_sft():
     with pytest.raises(ValueError, match="GRPO rewards"):
         train(TrainConfig(method="sft"), reward_funcs=[shorter])

@@ -19,6 +19,14 @@ def test_defaults_are_valid():
     ({"method": "grpo", "group_size": 1}, "group_size must be at least 2"),
     ({"method": "dpo"}, "method must be 'sft' or 'grpo'"),
     ({"max_steps": 0}, "max_steps must be at least 1"),
+    ({"method": "grpo", "rewards": {"rule": 1.0, "judge": 0.5}}, "no judge model is set"),
+    ({"judge_args": {"api_base": "http://x"}}, "judge is None"),
+    ({"judge": "local", "judge_args": {"api_bsae": "http://x"}}, "Unknown judge_args"),
+    ({"rubric": {"succes": 1.0}}, "Unknown rubric component"),
+    ({"persona": {"patince": 2}}, "Unknown persona knob"),
+    ({"report_to": "wandb"}, "report_to must be"),
+    ({"judge_mode": "turn"}, "judge_mode must be"),
+    ({"tasks_per_step": 0}, "tasks_per_step must be at least 1"),
 ])
 def test_bad_configs_say_what_is_wrong(overrides, message):
     with pytest.raises((ValueError, FileNotFoundError), match=message):
@@ -57,3 +65,47 @@ def test_sgd_dialogues_become_agent_format_examples():
 def test_wrong_types_are_named_before_anything_runs(overrides, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**overrides).validate()
+
+
+def test_every_field_has_help_text():
+    from dataclasses import fields
+
+    assert all(f.metadata.get("help") for f in fields(TrainConfig))
+    assert "tasks_per_step" in TrainConfig.help()
+
+
+def test_the_config_builds_the_training_env_it_describes():
+    cfg = TrainConfig(method="grpo", env_kwargs={"domain": "Restaurants"}, persona={"withhold": True}, rubric={"success": 2.0},
+                      judge="openai/some-model", judge_args={"api_base": "http://127.0.0.1:9/v1"}, max_turns=5)
+    env = cfg.make_env()
+    assert all(any(s.startswith("Restaurants") for s in t.services) for t in env.tasks)
+    assert env.user.persona.withhold and env.reward_fn.config.weights["success"] == 2.0 and env.max_turns == 5
+    assert env.judge.llm.model == "openai/some-model" and env.judge.llm.api_base == "http://127.0.0.1:9/v1"
+
+
+@pytest.mark.parametrize("env_id,kwargs,message", [
+    ("agentgym/SGD-v0", {"domian": "Restaurants"}, "does not take \\['domian'\\]; it takes: data_dir"),
+    ("agentgym/Nope-v0", {}, "Unknown env_id"),
+])
+def test_unknown_env_ids_and_kwargs_are_refused_before_any_model_loads(env_id, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(method="grpo", env_id=env_id, env_kwargs=kwargs).make_env()
+
+
+def test_the_sft_review_previews_filters_and_drops_before_any_compute():
+    from agentgym.train import SFTReview
+
+    review = SFTReview(TrainConfig(method="sft", max_dialogues=6))
+    table = review.table()
+    assert len(table) == 6 and {"task_id", "turns", "tool_calls", "kept"} <= set(table.columns)
+    assert "[assistant — trained on]" in review.preview(0) and "[system]" in review.preview(0)
+    would = review.would_keep(lambda e: e["tool_calls"] >= 2)
+    assert would["kept"] + would["dropped"] == 6 and len(review.kept()) == 6  # nothing changed yet
+    review.keep_where(lambda e: e["tool_calls"] >= 2).drop(0)
+    kept = review.kept()
+    assert len(kept) == 6 - len(set(would["dropped_idx"]) | {0})
+    assert review.table().loc[0, "why_dropped"] == "dropped by hand"
+    with pytest.raises(IndexError, match="has 6"):
+        review.preview(6)
+    with pytest.raises(ValueError, match="method is 'grpo'"):
+        SFTReview(TrainConfig(method="grpo"))

@@ -143,3 +143,25 @@ def test_browser_bad_filter_is_explained(store):
     b = TrajectoryBrowser(store)
     b.handle({"cmd": "filter", "min_reward": "high"})
     assert "min_reward must be a number" in b.state["error"]
+
+
+def test_the_stepper_shows_the_judges_verdict_live(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fake_llm_server import FakeLLMServer
+
+    from agentgym.llm.client import LLM
+    from agentgym.llm.judge import LLMJudge
+    from agentgym.workbench import StepSession
+
+    reply = '{"helpfulness": 1, "correctness": 1, "policy": 0, "tone": 1, "reasoning": "Greets, asks nothing yet."}'
+    with FakeLLMServer([f"ok:{reply}"]) as srv:
+        judge = LLMJudge(LLM("openai/fake", api_base=srv.api_base, api_key="x", cache=False, max_retries=0))
+        s = StepSession(tmp_path / "store", env_kwargs={"judge": judge, "judge_mode": "step"})
+        s.start(seed=0)
+        view = s.send("Hello! How can I help?")
+    agent = [m for m in view["chat"] if m["role"] == "agent"][-1]
+    assert view["judge"]["configured"] and agent["verdict"]["score"] == 0.75
+    assert agent["verdict"]["reasoning"] == "Greets, asks nothing yet."

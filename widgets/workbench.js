@@ -72,6 +72,13 @@ function toolForm(model, st) {
   return h("details", { class: "ag-toolbox" }, h("summary", { text: "Build a tool call" }), select, fieldsBox, call);
 }
 
+function verdictBox(v) {
+  const crit = Object.entries(v.criteria ?? {}).map(([k, x]) => `${k} ${fmt(x)}`).join(" · ");
+  return h("div", { class: "ag-verdict ag-live" },
+    h("div", { class: "ag-score", text: `judge: ${v.score === null || v.score === undefined ? "unscored" : fmt(v.score)}` + (crit ? ` (${crit})` : "") }),
+    h("div", { class: "ag-reasoning", text: v.reasoning || v.error || "" }));
+}
+
 function renderStepper(model, el) {
   const st = model.get("state") ?? {};
   const head = h("div", { class: "ag-head" },
@@ -93,6 +100,7 @@ function renderStepper(model, el) {
       h("div", { class: "ag-role", text: m.role + (m.format ? ` · ${m.format}` : "") }),
       h("div", { class: "ag-text", text: m.text }),
       m.error ? h("div", { class: "ag-errtext", text: m.error }) : null);
+    if (m.verdict) bubble.append(verdictBox(m.verdict));
     if (m.role === "agent") bubble.append(ratingBar(model, st, m.idx));
     chat.append(bubble);
   }
@@ -103,7 +111,11 @@ function renderStepper(model, el) {
   box.addEventListener("keydown", (e) => { if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) sendBtn.click(); });
   const reward = h("table", { class: "ag-reward" },
     Object.entries(st.reward ?? {}).map(([k, v]) => h("tr", {}, h("td", { text: k }), h("td", { text: fmt(v) }))));
-  const side = h("div", { class: "ag-side" }, h("h4", { text: "Reward" }), reward,
+  const judge = st.judge ?? {};
+  const judgeBox = judge.configured ? h("div", { class: "ag-judge" }, h("h4", { text: "Judge" }),
+    judge.episode_verdict ? verdictBox(judge.episode_verdict)
+      : h("p", { text: judge.mode === "step" ? "Verdicts appear under each agent message." : "The judge scores the episode when it ends." })) : null;
+  const side = h("div", { class: "ag-side" }, h("h4", { text: "Reward" }), reward, judgeBox,
     st.goal ? h("details", { open: true }, h("summary", { text: "Hidden goal" }), h("pre", { class: "ag-goal", text: (st.goal_lines ?? []).join("\n") })) : null,
     h("h4", { text: "Rate the episode" }), ratingBar(model, st, null));
   el.replaceChildren(h("div", { class: "ag-stepper" }, head, controls,
@@ -136,14 +148,16 @@ function renderBrowser(model, el) {
     version: h("input", { placeholder: "version", value: f.version ?? "" }),
     task_id: h("input", { placeholder: "task", value: f.task_id ?? "" }),
     min_reward: h("input", { placeholder: "min reward", type: "number", step: "0.05", value: f.min_reward ?? "" }),
+    run: h("input", { placeholder: "training run", value: f.run ?? "" }),
+    step: h("input", { placeholder: "step", type: "number", step: "1", value: f.step ?? "" }),
     rated: h("select", {}, ["", "yes", "no"].map((v) => h("option", { value: v, text: v || "rated?", selected: (f.rated === true && v === "yes") || (f.rated === false && v === "no") }))),
   };
   const filterBtn = h("button", { class: "ag-filter", text: "Filter", onclick: () =>
     send(model, { cmd: "filter", ...Object.fromEntries(Object.entries(inputs).map(([k, i]) => [k, i.value])) }) });
   const rows = (st.episodes ?? []).map((e) => h("tr", { class: e.id === st.open ? "on" : "", onclick: () => send(model, { cmd: "open", episode_id: e.id }) },
-    ["agent", "version", "task_id", "status", "n_steps", "total_reward", "success", "ratings"].map((k) => h("td", { text: fmt(e[k]) }))));
+    ["agent", "version", "task_id", "status", "n_steps", "total_reward", "success", "run", "step", "ratings"].map((k) => h("td", { text: fmt(e[k]) }))));
   const table = h("table", { class: "ag-episodes" },
-    h("tr", {}, ["agent", "version", "task", "status", "steps", "reward", "success", "ratings"].map((k) => h("th", { text: k }))), rows);
+    h("tr", {}, ["agent", "version", "task", "status", "steps", "reward", "success", "run", "step", "ratings"].map((k) => h("th", { text: k }))), rows);
   let replay = null;
   if (st.open) {
     const turns = st.turns ?? [];

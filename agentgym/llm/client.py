@@ -50,6 +50,7 @@ class LLMResult:
     attempts: int = 0
     error: str | None = None
     tool_calls: list[dict[str, Any]] = field(default_factory=list)  # [{"id", "name", "arguments": dict}] when asked with tools=
+    prompt: Messages | None = None  # the messages sent (the store's llm_calls table keeps them, scrubbed)
 
     @property
     def ok(self) -> bool:
@@ -164,6 +165,7 @@ class LLM:
             if hit is not None:
                 res = LLMResult(hit["text"], self.model, role, hit.get("prompt_tokens", 0), hit.get("completion_tokens", 0),
                                 0.0, time.perf_counter() - start, cached=True, attempts=0, tool_calls=hit.get("tool_calls", []))
+                res.prompt = messages
                 self.ledger.add(res)
                 return res
         unavailable = self._unavailable()
@@ -172,6 +174,7 @@ class LLM:
                            f"recent call (tried again after {self.hang_cooldown:g} s); check the server or raise timeout=")
         if unavailable is not None:  # no litellm, or a broken or missing local engine: retrying cannot help
             res = LLMResult(None, self.model, role, latency_s=time.perf_counter() - start, attempts=0, error=unavailable)
+            res.prompt = messages
             self.ledger.add(res)
             return res
         import litellm
@@ -201,6 +204,7 @@ class LLM:
                                 tool_calls=calls)
                 if self.cache is not None:
                     self.cache.put(key, {"text": text, "prompt_tokens": pt, "completion_tokens": ct, "tool_calls": calls})
+                res.prompt = messages
                 self.ledger.add(res)
                 return res
             except Exception as e:  # noqa: BLE001 - classified below, never escapes
@@ -213,6 +217,7 @@ class LLM:
             self._hung_until = time.monotonic() + self.hang_cooldown
         res = LLMResult(None, self.model, role, latency_s=time.perf_counter() - start, attempts=attempts,
                         error=f"failed after {attempts} attempt(s): {error}")
+        res.prompt = messages
         self.ledger.add(res)
         return res
 

@@ -47,11 +47,12 @@ def export_chat_jsonl(store: ExperienceStore, path: str | Path, **filters: Any) 
 
 
 def sft_examples(store: ExperienceStore, *, success_only: bool = True, min_reward: float | None = None,
-                 min_rating: float | None = None, **filters: Any) -> list[dict[str, Any]]:
+                 min_rating: float | None = None, min_judge: float | None = None, **filters: Any) -> list[dict[str, Any]]:
     """Conversational SFT examples ({"messages", "tools"}) from successful or well-rated episodes.
 
     `min_rating` is on the normalized [0, 1] scale and uses the mean episode-level rating; an
-    episode passes when it is successful (if asked) or rated at least `min_rating`.
+    episode passes when it is successful (if asked) or rated at least `min_rating`. `min_judge`
+    then keeps only episodes whose judge verdicts (mean score, unscored ones left out) reach it.
     """
     df = _episodes(store, min_reward=min_reward, **filters)
     if df.empty:
@@ -65,6 +66,10 @@ def sft_examples(store: ExperienceStore, *, success_only: bool = True, min_rewar
         mean = r.groupby("episode_id")["normalized"].mean() if not r.empty else pd.Series(dtype=float)
         rated_ok = df["id"].map(mean).fillna(-1.0) >= min_rating
         keep = (keep | rated_ok) if success_only else rated_ok
+    if min_judge is not None:
+        v = store.verdicts()
+        judged = v.dropna(subset=["score"]).groupby("episode_id")["score"].mean() if not v.empty else pd.Series(dtype=float)
+        keep &= df["id"].map(judged).fillna(-1.0) >= min_judge
     out = []
     for row in df[keep].itertuples():
         if row.messages:

@@ -126,7 +126,8 @@ class RecordEpisodes(gym.Wrapper):
             breakdown = info.get("reward_breakdown") or {}
             self._end(status="terminated" if terminated else "truncated", reward_breakdown=breakdown,
                       total_reward=self._total, success=bool(breakdown.get("success", 0.0) >= 1.0) if breakdown else None,
-                      cost=info.get("cost"), messages=list(getattr(self.env.unwrapped, "history", []) or []))
+                      cost=info.get("cost"), messages=list(getattr(self.env.unwrapped, "history", []) or []),
+                      llm_calls=list(getattr(getattr(self.env.unwrapped, "ledger", None), "calls", ()) or ()))
             if self.flush == "step":
                 self.episode_id = None
         return obs, reward, terminated, truncated, info

@@ -97,6 +97,25 @@ verdicts = sa.Table(
     sa.Column("created_at", sa.Text, nullable=False),
 )
 
+llm_calls = sa.Table(
+    "llm_calls", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("episode_id", sa.String(36), sa.ForeignKey("episodes.id"), nullable=False),
+    sa.Column("idx", sa.Integer, nullable=False),  # order within the episode
+    sa.Column("role", sa.Text, nullable=False),  # user | judge | tool | agent
+    sa.Column("model", sa.Text, nullable=False),
+    sa.Column("prompt", sa.JSON, nullable=True),  # the messages sent
+    sa.Column("response", sa.Text, nullable=True),  # NULL: the call failed (see error)
+    sa.Column("tool_calls", sa.JSON, nullable=True),
+    sa.Column("prompt_tokens", sa.Integer, nullable=False, default=0),
+    sa.Column("completion_tokens", sa.Integer, nullable=False, default=0),
+    sa.Column("cost", sa.Float, nullable=False, default=0.0),
+    sa.Column("latency_s", sa.Float, nullable=False, default=0.0),
+    sa.Column("cached", sa.Boolean, nullable=False, default=False),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("created_at", sa.Text, nullable=False),
+)
+
 schema_version = sa.Table(
     "schema_version", metadata,
     sa.Column("version", sa.Integer, primary_key=True),
@@ -108,13 +127,22 @@ sa.Index("ix_episodes_task", episodes.c.task_id)
 sa.Index("ix_steps_episode", steps.c.episode_id)
 sa.Index("ix_ratings_target", ratings.c.episode_id, ratings.c.step_idx)
 sa.Index("ix_verdicts_target", verdicts.c.episode_id, verdicts.c.step_idx)
+sa.Index("ix_llm_calls_episode", llm_calls.c.episode_id)
+
+
+V1_TABLES = ("agents", "agent_versions", "episodes", "steps", "ratings", "verdicts", "schema_version")
 
 
 def _v1(conn: Connection) -> None:
-    """The first schema: every table above."""
-    metadata.create_all(conn)
+    """The first schema."""
+    metadata.create_all(conn, tables=[metadata.tables[t] for t in V1_TABLES])
+
+
+def _v2(conn: Connection) -> None:
+    """Every LLM call of an episode (the user's, the judge's, the tool simulator's): prompt, response, tokens, cost."""
+    metadata.create_all(conn, tables=[llm_calls])
 
 
 # (version, migration). Append, never edit: a file at version N gets N+1.. applied in order.
-MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1)]
+MIGRATIONS: list[tuple[int, Callable[[Connection], None]]] = [(1, _v1), (2, _v2)]
 LATEST = MIGRATIONS[-1][0]

@@ -254,11 +254,15 @@ class ExperienceStore:
 
     def finish_episode(self, episode_id: str, *, status: str = "terminated", reward_breakdown: dict[str, float] | None = None,
                        total_reward: float | None = None, success: bool | None = None, cost: Any = None,
-                       messages: Any = None) -> None:
+                       messages: Any = None, llm_calls: Iterable[Any] = ()) -> None:
+        """End an episode; `llm_calls` (LLMResults or dicts, e.g. the env's ledger) land with it."""
         values = _finish_values(episode_id, status=status, reward_breakdown=reward_breakdown, total_reward=total_reward,
                                 success=success, cost=cost, messages=messages)
+        calls = _call_rows(episode_id, llm_calls)
         with self._begin() as conn:
             conn.execute(S.episodes.update().where(S.episodes.c.id == episode_id).values(**values))
+            if calls:
+                self._bulk_insert(conn, S.llm_calls, calls)
 
     def write_episode(self, start: dict[str, Any], steps: list[dict[str, Any]], finish: dict[str, Any],
                       verdicts: list[dict[str, Any]] = ()) -> str:
@@ -268,10 +272,12 @@ class ExperienceStore:
 
     def write_episodes(self, episodes: list[tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any], Any]]) -> list[str]:
         """Several whole episodes in one transaction; their ids. All of them land, or none."""
-        ep_rows, step_rows, verdict_rows = [], [], []
+        ep_rows, step_rows, verdict_rows, call_rows = [], [], [], []
         for start, steps, finish, verdicts in episodes:
             row = _episode_row(**start)
             eid = row["id"]
+            finish = dict(finish)
+            call_rows += _call_rows(eid, finish.pop("llm_calls", ()))
             done = _finish_values(eid, **finish)
             row.update({k: v for k, v in done.items() if k != "n_steps"}, n_steps=len(steps))  # inserted finished
             ep_rows.append(row)
@@ -286,6 +292,8 @@ class ExperienceStore:
                 self._bulk_insert(conn, S.steps, step_rows)
             if verdict_rows:
                 conn.execute(S.verdicts.insert(), verdict_rows)
+            if call_rows:
+                self._bulk_insert(conn, S.llm_calls, call_rows)
         return [r["id"] for r in ep_rows]
 
     def execute_with_feedback(self, agent: Callable[..., Any], input: Any, context: Any = None, *,
@@ -382,12 +390,16 @@ class ExperienceStore:
                  task_id: str | None = None, service: str | None = None, env_id: str | None = None,
                  since: str | dt.datetime | dt.date | None = None, until: str | dt.datetime | dt.date | None = None,
                  min_reward: float | None = None, max_reward: float | None = None, rated: bool | None = None,
-                 status: str | None = None, with_messages: bool = False) -> pd.DataFrame:
-        """Episodes as a DataFrame, filtered; one row each, with agent name and version."""
+                 status: str | None = None, run: str | None = None, step: int | None = None, phase: str | None = None,
+                 with_messages: bool = False) -> pd.DataFrame:
+        """Episodes as a DataFrame, filtered; one row each, with agent name and version.
+
+        `run`, `step`, `phase`: training rollouts and evaluations (their `meta`: the run's name, the
+        optimizer step, 'train' or 'eval')."""
         e, v, a = S.episodes, S.agent_versions, S.agents
         cols = [e.c.id, a.c.name.label("agent"), v.c.version, e.c.agent_version_id, e.c.env_id, e.c.task_id,
                 e.c.services, e.c.seed, e.c.status, e.c.n_steps, e.c.total_reward, e.c.success, e.c.reward_breakdown,
-                e.c.cost, e.c.user_config, e.c.judge_config, e.c.started_at, e.c.ended_at]
+                e.c.cost, e.c.user_config, e.c.judge_config, e.c.meta, e.c.started_at, e.c.ended_at]
         if with_messages:
             cols += [e.c.messages, e.c.tools, e.c.policy]
         q = sa.select(*cols).select_from(e.outerjoin(v, e.c.agent_version_id == v.c.id).outerjoin(a, v.c.agent_id == a.c.id))
@@ -414,6 +426,11 @@ class ExperienceStore:
             conds.append(e.c.total_reward <= max_reward)
         if status is not None:
             conds.append(e.c.status == status)
+        for key, value in (("run", run), ("phase", phase)):
+            if value is not None:
+                conds.append(e.c.meta[key].as_string() == str(value))
+        if step is not None:
+            conds.append(e.c.meta["step"].as_integer() == int(step))
         if rated is not None:
             has = sa.exists().where(S.ratings.c.episode_id == e.c.id)
             conds.append(has if rated else ~has)
@@ -441,6 +458,18 @@ class ExperienceStore:
         df = self._frame(q.order_by(S.ratings.c.id))
         df["normalized"] = [normalize_rating(s, v) for s, v in zip(df["scale"], df["value"], strict=True)] if not df.empty else []
         return df
+
+    def llm_calls(self, *, episode_id: str | None = None, episode_ids: Iterable[str] | None = None,
+                  role: str | None = None) -> pd.DataFrame:
+        """The LLM calls made while episodes ran (user, judge, tool simulator): prompt, response, tokens, cost."""
+        q = sa.select(S.llm_calls)
+        if episode_id is not None:
+            q = q.where(S.llm_calls.c.episode_id == episode_id)
+        if episode_ids is not None:
+            q = q.where(S.llm_calls.c.episode_id.in_(list(episode_ids)))
+        if role is not None:
+            q = q.where(S.llm_calls.c.role == role)
+        return self._frame(q.order_by(S.llm_calls.c.episode_id, S.llm_calls.c.idx))
 
     def verdicts(self, *, episode_id: str | None = None) -> pd.DataFrame:
         q = sa.select(S.verdicts)
@@ -478,6 +507,19 @@ def _finish_values(episode_id: str, *, status: str = "terminated", reward_breakd
             values[k] = v
     values["n_steps"] = sa.select(sa.func.count()).where(S.steps.c.episode_id == episode_id).scalar_subquery()
     return values
+
+
+def _call_rows(episode_id: str, calls: Iterable[Any]) -> list[dict[str, Any]]:
+    """llm_calls rows from LLMResults (or dicts with their fields), in call order."""
+    rows = []
+    for i, c in enumerate(calls or ()):
+        get = c.get if isinstance(c, dict) else (lambda k, d=None, c=c: getattr(c, k, d))
+        rows.append({"episode_id": episode_id, "idx": i, "role": str(get("role", "") or ""), "model": str(get("model", "") or ""),
+                     "prompt": get("prompt"), "response": get("text"), "tool_calls": get("tool_calls") or None,
+                     "prompt_tokens": int(get("prompt_tokens", 0) or 0), "completion_tokens": int(get("completion_tokens", 0) or 0),
+                     "cost": float(get("cost", 0.0) or 0.0), "latency_s": float(get("latency_s", 0.0) or 0.0),
+                     "cached": bool(get("cached", False)), "error": get("error"), "created_at": now()})
+    return rows
 
 
 def _check_score(score: Any) -> None:

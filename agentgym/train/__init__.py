@@ -9,6 +9,7 @@ from typing import Any
 
 from agentgym.train.config import TrainConfig
 from agentgym.train.live import LiveCurve
+from agentgym.train.review import SFTReview
 from agentgym.train.versions import checkpoint_path, evaluate_version, load_version, register_base
 
 
@@ -30,4 +31,4 @@ def train(cfg: TrainConfig, *, progress: bool = True, on_log: Callable[[dict[str
     return run_grpo(cfg, progress=progress, on_log=on_log, reward_funcs=reward_funcs)
 
 
-__all__ = ["LiveCurve", "TrainConfig", "checkpoint_path", "evaluate_version", "load_version", "register_base", "train"]
+__all__ = ["LiveCurve", "SFTReview", "TrainConfig", "checkpoint_path", "evaluate_version", "load_version", "register_base", "train"]

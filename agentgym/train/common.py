@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentgym.train.config import CHATML_WITH_GENERATION, TrainConfig
+from agentgym.train.chat import ChatFormat
+from agentgym.train.config import TrainConfig
 
 
 def version_callback(store: Any, cfg: TrainConfig, parent_id: int | None, data_info: dict[str, Any]) -> Any:
@@ -66,37 +67,25 @@ def finish_training(trainer: Any, result: Any, run: Run, **metrics: Any) -> dict
     return {**metrics, "version_id": vid, "path": str(final)}
 
 
-PROBE_TOOL = "Probe_1_CheckTool"
+def use_unsloth(cfg: TrainConfig) -> bool:
+    """Whether this run goes through Unsloth (asked for, or by default when a GPU and unsloth are there)."""
+    from agentgym.train.policy import unsloth_available
+
+    return unsloth_available() if cfg.use_unsloth is None else bool(cfg.use_unsloth)
 
 
-def prepare_chat_template(tok: Any, model_name: str) -> None:
-    """Give the tokenizer a template that shows the tool list and marks the assistant's tokens.
+def import_trainers(cfg: TrainConfig, kind: str) -> tuple[Any, Any]:
+    """(Config, Trainer) classes of TRL for `kind` ('sft' or 'grpo'). Unsloth patches TRL and
+    transformers when it is imported, so with Unsloth it is imported first, before TRL."""
+    if use_unsloth(cfg):
+        import unsloth  # noqa: F401
+    if kind == "sft":
+        from trl import SFTConfig, SFTTrainer
 
-    The agent reads its tools from the system message and answers tool calls as JSON, so a template
-    must render system messages; TRL needs `{% generation %}` markers to train on the assistant's
-    tokens only. ChatML models get ours; others must already have both, or fail here, before any
-    compute is spent, with what to do.
-    """
-    template = tok.chat_template if isinstance(tok.chat_template, str) else None
-    if not template:
-        raise ValueError(f"The tokenizer of '{model_name}' has no chat template: the agent cannot be shown its tools. "
-                         "Use an instruct/chat model or set tokenizer.chat_template before training.")
-    if "<|im_start|>" in template:
-        tok.chat_template = CHATML_WITH_GENERATION
-    elif "generation" not in template:
-        raise ValueError(f"The chat template of '{model_name}' has no {{% generation %}} markers, so the assistant's "
-                         "tokens (its tool calls) cannot be told apart from the user's and the tools'. Add them "
-                         "(see agentgym.train.config.CHATML_WITH_GENERATION) or use a ChatML model.")
-    probe = [{"role": "system", "content": f"Tools:\n- {PROBE_TOOL}(x*)"}, {"role": "user", "content": "hi"},
-             {"role": "assistant", "content": f'{{"name": "{PROBE_TOOL}", "arguments": {{"x": "1"}}}}'}]
-    try:
-        text = tok.apply_chat_template(probe, tokenize=False)
-    except Exception as e:  # templates raise on roles they do not support
-        raise ValueError(f"The chat template of '{model_name}' cannot render a system message with tools and an "
-                         f"assistant tool call ({e}); this agent needs both.") from e
-    if text.count(PROBE_TOOL) < 2:
-        raise ValueError(f"The chat template of '{model_name}' drops the system message or the assistant's tool call: "
-                         "the agent would never see its tools. Use a template that keeps both.")
+        return SFTConfig, SFTTrainer
+    from trl import GRPOConfig, GRPOTrainer
+
+    return GRPOConfig, GRPOTrainer
 
 
 @dataclass
@@ -114,6 +103,8 @@ class Run:
     unsloth: bool
     before: dict[str, Any]
     callbacks: list[Any]
+    fmt: ChatFormat
+    started: str
 
     @property
     def peft_config(self) -> Any:
@@ -123,9 +114,9 @@ class Run:
         """The TrainingArguments both trainers take alike."""
         cfg = self.cfg
         return dict(output_dir=cfg.output_dir, max_steps=cfg.max_steps, learning_rate=cfg.learning_rate, logging_steps=1,
-                    save_steps=cfg.save_steps, save_only_model=True, report_to=[], seed=cfg.seed,
+                    save_steps=cfg.save_steps, save_only_model=True, seed=cfg.seed,
                     gradient_checkpointing=False,  # a 135M model fits; checkpointing only multiplies the CPU time
-                    disable_tqdm=not progress, **device_args())
+                    disable_tqdm=not progress, **device_args(), **report_args(cfg))
 
 
 def start_run(cfg: TrainConfig, store: Any, data_info: dict[str, Any],
@@ -133,9 +124,11 @@ def start_run(cfg: TrainConfig, store: Any, data_info: dict[str, Any],
     """Resolve the starting weights (`from_version` in the store, else `model`), check the chat
     template on the tokenizer alone, then load the model: through Unsloth when asked for (or, by
     default, when a GPU and unsloth are there), plain transformers otherwise."""
+    import datetime as dt
+
     from transformers import set_seed
 
-    from agentgym.train.policy import load_model, load_policy_unsloth, load_tokenizer, unsloth_available
+    from agentgym.train.policy import load_model, load_policy_unsloth, load_tokenizer
 
     model_name: str = cfg.model
     parent_id = store.version_id(cfg.agent_name, cfg.parent_version) if cfg.parent_version else None
@@ -145,10 +138,10 @@ def start_run(cfg: TrainConfig, store: Any, data_info: dict[str, Any],
         model_name = str(checkpoint_path(store, cfg.agent_name, cfg.from_version))
         parent_id = parent_id or store.version_id(cfg.agent_name, cfg.from_version)
     tok = load_tokenizer(model_name)
-    prepare_chat_template(tok, model_name)
+    ChatFormat.of(tok, model_name)  # a template this run cannot use is refused before the weights load
     set_seed(cfg.seed)
-    use_unsloth = unsloth_available() if cfg.use_unsloth is None else cfg.use_unsloth
-    if use_unsloth:
+    unsloth = use_unsloth(cfg)
+    if unsloth:
         model, utok = load_policy_unsloth(model_name, max_seq_length=max(cfg.max_length, 2048),
                                           lora_r=cfg.lora_r if cfg.lora else None)
         utok.chat_template = tok.chat_template
@@ -156,7 +149,8 @@ def start_run(cfg: TrainConfig, store: Any, data_info: dict[str, Any],
     else:
         model = load_model(model_name)
     callbacks = [version_callback(store, cfg, parent_id, data_info)] + ([metric_callback(on_log)] if on_log else [])
-    return Run(cfg, store, data_info, model, tok, parent_id, use_unsloth, snapshot(model), callbacks)
+    return Run(cfg, store, data_info, model, tok, parent_id, unsloth, snapshot(model), callbacks, ChatFormat.of(tok, model_name),
+               dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S"))
 
 
 def lora_config(cfg: TrainConfig, unsloth_used: bool) -> Any:
@@ -180,6 +174,22 @@ def metric_callback(on_log: Any) -> Any:
                 on_log({"step": state.global_step, **logs})
 
     return ForwardLogs()
+
+
+def report_args(cfg: TrainConfig) -> dict[str, Any]:
+    """Where TRL's logs go besides our callbacks: nowhere, TensorBoard or trackio (both offline),
+    under `<output_dir>/logs`."""
+    if cfg.report_to == "none":
+        return {"report_to": []}
+    import importlib.util
+
+    package = {"tensorboard": "tensorboard", "trackio": "trackio"}[cfg.report_to]
+    if importlib.util.find_spec(package) is None:
+        raise ValueError(f"report_to={cfg.report_to!r} needs the {package} package: pip install {package} (or report_to='none').")
+    import os
+
+    os.environ.setdefault("TRACKIO_DIR", str(Path(cfg.output_dir) / "logs"))
+    return {"report_to": [cfg.report_to], "logging_dir": str(Path(cfg.output_dir) / "logs")}
 
 
 def device_args() -> dict[str, Any]:

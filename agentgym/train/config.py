@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -18,37 +18,73 @@ CHATML_WITH_GENERATION = (
 )
 
 
+def _f(default: Any, help: str, **kw: Any) -> Any:
+    """A config field with its help text (TRL's style: `TrainConfig.help()` prints them all)."""
+    if isinstance(default, (dict, list)):
+        return field(default_factory=lambda d=default: type(d)(d), metadata={"help": help}, **kw)
+    return field(default=default, metadata={"help": help}, **kw)
+
+
 @dataclass
 class TrainConfig:
-    method: str = "sft"  # sft | grpo
-    model: str = "smollm2-135m"
-    from_version: str | None = None  # start from this version of `agent_name` in the store (it becomes the parent)
-    output_dir: str = "runs/train"
-    store: str = "agentgym-store"
-    agent_name: str = "smollm2-policy"
-    version: str | None = None
-    parent_version: str | None = None
+    """Everything a training run needs, checked in `__post_init__` before any compute is spent."""
+
+    method: str = _f("sft", "sft (supervised warm start on dialogues) or grpo (episodes in the env, scored by the rubric).")
+    model: str = _f("smollm2-135m", "Starting weights: 'smollm2-135m' (packaged, offline) or a local model folder with any chat template.")
+    from_version: str | None = _f(None, "Start from this version of `agent_name` in the store (it becomes the parent).")
+    output_dir: str = _f("runs/train", "Where checkpoints and `final/` are written.")
+    store: str = _f("agentgym-store", "Experience store (folder, .db file or database URL): versions, rollouts, verdicts.")
+    agent_name: str = _f("smollm2-policy", "The agent the trained versions are registered under.")
+    version: str | None = _f(None, "Name of the final version (default '<method>-final'); checkpoints add '-step<N>'.")
+    parent_version: str | None = _f(None, "Record this version of `agent_name` as the parent.")
     # data
-    data_dir: str | None = None
-    split: str = "train"
-    max_dialogues: int | None = 64
-    from_store: bool = False
+    data_dir: str | None = _f(None, "SGD-format folder (None: the embedded sample).")
+    split: str = _f("train", "Split of `data_dir` to train on.")
+    max_dialogues: int | None = _f(64, "Training tasks/dialogues used (None: all); GRPO's held-out tasks come after them.")
+    from_store: bool = _f(False, "SFT: add the store's successful episodes to the dialogues.")
+    min_judge: float | None = _f(None, "SFT from_store: keep only episodes the judge scored at least this (mean verdict, 0-1).")
+    # the training environment (GRPO rollouts and evaluation)
+    env_id: str = _f("agentgym/SGD-v0", "Gymnasium id of the training env (any agentgym id: SGD, tau2 domains, Traces).")
+    env_kwargs: dict = _f({}, "More arguments of the env (e.g. {'tasks': 'scenarios.jsonl', 'domain': 'Restaurants'}); checked against its signature.")
+    user: str = _f("goal", "Simulated user: goal (offline, fitted), llm, hybrid, replay.")
+    persona: dict = _f({}, "Persona knobs of the goal user, e.g. {'patience': 2, 'withhold': true}.")
+    user_llm: str | None = _f(None, "litellm model string for the llm/hybrid user (None: the local model).")
+    judge: str | None = _f(None, "LLM judge model: 'local' (the packaged model) or a litellm string; None: no judge.")
+    judge_mode: str = _f("episode", "Judge once per episode ('episode') or every agent message ('step').")
+    judge_args: dict = _f({}, "Arguments of the judge's LLM client: api_base, temperature, max_tokens, timeout, max_retries...")
+    judge_rubric: dict = _f({}, "The judge's criteria {name: what it checks} (empty: agentgym.llm.judge.DEFAULT_RUBRIC).")
+    rubric: dict = _f({}, "Weights of the env's rule components (agentgym.reward.COMPONENTS); empty: the defaults.")
     # optimisation
-    max_steps: int = 20
-    learning_rate: float = 5e-5
-    batch_size: int = 2
-    max_length: int = 1024
-    save_steps: int = 10
-    seed: int = 0
-    lora: bool = False
-    lora_r: int = 16
-    use_unsloth: bool | None = None  # None: when CUDA is present and unsloth is installed
+    max_steps: int = _f(20, "Optimizer steps.")
+    learning_rate: float = _f(5e-5, "Learning rate.")
+    batch_size: int = _f(2, "SFT: examples per step.")
+    max_length: int = _f(1024, "Longest sequence (tokens); GRPO: longest episode.")
+    save_steps: int = _f(10, "Save (and register as a version) every N steps.")
+    seed: int = _f(0, "Seeds the model init, sampling and the episodes.")
+    lora: bool = _f(False, "Train LoRA adapters instead of all weights.")
+    lora_r: int = _f(16, "LoRA rank.")
+    use_unsloth: bool | None = _f(None, "Unsloth's kernels (None: when a CUDA GPU and unsloth are there).")
+    report_to: str = _f("none", "Also log to 'tensorboard' or 'trackio' (both offline), or 'none'.")
     # GRPO
-    group_size: int = 4
-    max_turns: int = 6
-    max_new_tokens: int = 48  # per agent turn in a rollout
-    temperature: float = 1.0
-    rewards: dict[str, float] = field(default_factory=lambda: {"rule": 1.0})
+    group_size: int = _f(4, "Completions (episodes) per task; advantages compare them.")
+    tasks_per_step: int = _f(2, "Tasks per optimizer step: a step trains on tasks_per_step x group_size episodes.")
+    max_turns: int = _f(6, "Agent turns per episode.")
+    max_new_tokens: int = _f(48, "Tokens per agent turn in a rollout.")
+    temperature: float = _f(1.0, "Sampling temperature of rollouts.")
+    rewards: dict = _f({"rule": 1.0}, "Reward mix: 'rule' (the rubric total), 'judge' (its mean score), or any rule component by name.")
+    eval_tasks: int = _f(0, "Held-out tasks scored before training, every `eval_every` steps and at the end (0: none).")
+    eval_every: int = _f(0, "Evaluate every N steps (0: before and after only).")
+    eval_samples: int = _f(2, "Episodes per held-out task (seeded: the same episodes at every evaluation).")
+    record_rollouts: bool = _f(True, "Write every rollout and evaluation episode to the store (run, version, step in meta).")
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    @classmethod
+    def help(cls) -> str:
+        """Every field, its default and what it does."""
+        return "\n".join(f"{f.name} = {f.default if f.default is not MISSING else f.default_factory()!r}: {f.metadata.get('help', '')}"
+                         for f in fields(cls))
 
     @classmethod
     def load(cls, path: str | Path | None = None, **overrides: Any) -> TrainConfig:
@@ -58,9 +94,7 @@ class TrainConfig:
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"Unknown config key(s) {sorted(unknown)}; known: {', '.join(cls.__dataclass_fields__)}.")
-        cfg = cls(**{**data, **{k: v for k, v in overrides.items() if v is not None}})
-        cfg.validate()
-        return cfg
+        return cls(**{**data, **{k: v for k, v in overrides.items() if v is not None}})
 
     def validate(self) -> None:
         """Every mistake we can see without loading a model, with what to do about it."""
@@ -88,6 +122,79 @@ class TrainConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
         if self.max_dialogues is not None and self.max_dialogues < 1:
             raise ValueError(f"max_dialogues must be at least 1 (or null for all), got {self.max_dialogues}.")
+        if self.min_judge is not None and not 0.0 <= self.min_judge <= 1.0:
+            raise ValueError(f"min_judge is a judge score between 0 and 1, got {self.min_judge}.")
+        for name in ("tasks_per_step", "eval_samples"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
+        for name in ("eval_tasks", "eval_every"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}.")
+        self._check_env()
+
+    def _check_env(self) -> None:
+        """The env fields, checked without building the env (that happens in `env_spec`, still before the model loads)."""
+        if self.report_to not in ("none", "tensorboard", "trackio"):
+            raise ValueError(f"report_to must be 'none', 'tensorboard' or 'trackio', got {self.report_to!r}.")
+        if self.judge_mode not in ("episode", "step"):
+            raise ValueError(f"judge_mode must be 'episode' or 'step', got {self.judge_mode!r}.")
+        if "judge" in self.rewards and self.rewards["judge"] and self.judge is None:
+            raise ValueError("rewards has a 'judge' term but no judge model is set: set judge='local' (the packaged model) "
+                             "or a litellm model string, or drop 'judge' from rewards.")
+        if self.judge == "":
+            raise ValueError("judge is empty: use 'local', a litellm model string, or None for no judge.")
+        if (self.judge_args or self.judge_rubric) and self.judge is None:
+            raise ValueError("judge_args/judge_rubric are set but judge is None: set judge='local' or a litellm model string.")
+        bad_args = set(self.judge_args) - {"api_base", "api_key", "temperature", "max_tokens", "seed", "timeout",
+                                           "max_retries", "backoff", "cache"}
+        if bad_args:
+            raise ValueError(f"Unknown judge_args {sorted(bad_args)}; use api_base, api_key, temperature, max_tokens, seed, "
+                             "timeout, max_retries, backoff or cache.")
+        bad = set(self.rubric) - set(COMPONENTS)
+        if bad:
+            raise ValueError(f"Unknown rubric component(s) {sorted(bad)}; use any of: {', '.join(COMPONENTS)}.")
+        if self.persona:
+            from agentgym.users import Persona
+
+            known = {f.name for f in fields(Persona)}
+            if set(self.persona) - known:
+                raise ValueError(f"Unknown persona knob(s) {sorted(set(self.persona) - known)}; known: {', '.join(sorted(known))}.")
+
+    def env_spec(self) -> tuple[str, dict[str, Any]]:
+        """(env id, kwargs) of the training env, as `gymnasium.make` takes them."""
+        kwargs: dict[str, Any] = dict(self.env_kwargs)
+        if self.env_id.startswith("agentgym/SGD"):
+            from agentgym.users import Persona
+
+            kwargs.setdefault("data_dir", self.data_dir)
+            kwargs.setdefault("split", self.split)
+            if self.env_id == "agentgym/SGD-v0":
+                kwargs.setdefault("user", self.user)
+            if self.persona:
+                kwargs.setdefault("persona", Persona(**self.persona))
+            if self.user_llm:
+                kwargs.setdefault("user_llm", self.user_llm)
+        if self.judge is not None:
+            kwargs.setdefault("judge", self.make_judge())
+            kwargs.setdefault("judge_mode", self.judge_mode)
+        if self.rubric:
+            from agentgym.reward import DEFAULT_WEIGHTS
+
+            kwargs.setdefault("reward", {"weights": {**DEFAULT_WEIGHTS, **self.rubric}})
+        kwargs["max_turns"] = self.max_turns
+        return self.env_id, kwargs
+
+    def make_judge(self) -> Any:
+        """The configured LLMJudge (a new client each call: every env keeps its own ledger)."""
+        from agentgym.llm.client import LLM
+        from agentgym.llm.judge import LLMJudge
+
+        model = None if self.judge == "local" else self.judge
+        return LLMJudge(LLM(model, **self.judge_args), rubric=self.judge_rubric or None)
+
+    def make_env(self) -> Any:
+        """The training env; unknown kwargs or ids are refused with what the env accepts."""
+        return make_checked_env(*self.env_spec())
 
     def _check_types(self) -> None:
         """A value of the wrong type (e.g. `--set max_steps=ten`) is named, not a TypeError later."""
@@ -98,7 +205,8 @@ class TrainConfig:
             if value is None and "None" in allowed:
                 continue
             if allowed[0].startswith("dict"):
-                ok = isinstance(value, dict) and all(isinstance(v, (int, float)) for v in value.values())
+                numeric = f.name in ("rewards", "rubric")  # weights; env_kwargs and persona hold any values
+                ok = isinstance(value, dict) and (not numeric or all(isinstance(v, (int, float)) for v in value.values()))
             else:
                 types = tuple(t for a in allowed for t in kinds.get(a, ()))
                 ok = isinstance(value, types) and not (isinstance(value, bool) and bool not in types)
@@ -129,3 +237,26 @@ def _read_config(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError(f"The config {path} must hold a mapping of TrainConfig fields, got a {type(data).__name__}.")
     return data
+
+
+def make_checked_env(env_id: str, kwargs: dict[str, Any]) -> Any:
+    """`gymnasium.make` with errors that say what to change: an unknown id lists the ids, an unknown
+    argument lists the arguments the env takes."""
+    import importlib
+    import inspect
+
+    import gymnasium as gym
+
+    import agentgym  # noqa: F401  (registers the ids)
+
+    if env_id not in gym.registry:
+        ids = sorted(k for k in gym.registry if k.startswith("agentgym/"))
+        raise ValueError(f"Unknown env_id {env_id!r}; agentgym's ids: {', '.join(ids)}.")
+    entry = gym.registry[env_id].entry_point
+    if isinstance(entry, str):
+        module, name = entry.split(":")
+        params = inspect.signature(getattr(importlib.import_module(module), name)).parameters
+        unknown = set(kwargs) - set(params)
+        if unknown and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+            raise ValueError(f"{env_id} does not take {sorted(unknown)}; it takes: {', '.join(p for p in params if p != 'self')}.")
+    return gym.make(env_id, **kwargs).unwrapped

@@ -1,167 +1,233 @@
-"""Multi-turn GRPO with TRL: each completion is a whole episode. The policy speaks, the
-environment answers (simulated user, tool mocker) until the episode ends; the environment's and
-user's tokens are masked out of the loss (`env_mask`), the episode reward is the reward."""
+"""Multi-turn GRPO with TRL: each completion is a whole episode in the configured env (simulated
+user, tools, rubric, judge). A step plays `tasks_per_step` tasks x `group_size` episodes; the
+env's tokens are masked out of the loss (`env_mask`); the reward is the configured mix of the
+rubric and the judge. Every rollout and evaluation episode is written to the store with its run,
+phase and step, so what the policy did at step 40, and the judge's reasoning about it, can be read."""
 from __future__ import annotations
 
+import math
+import os
+import statistics
 from collections.abc import Callable
 from typing import Any
 
-from agentgym.train.agent import initial_messages, observation_messages
 from agentgym.train.config import TrainConfig
+from agentgym.train.rollout import COMPONENT_LOGS, Episode, Rollouts, episode_reward
 
 TASK_PREFIX = "task:"
 
 
-def episode_reward(breakdown: dict[str, Any], weights: dict[str, float]) -> float:
-    """Mix the env's reward components: 'rule' is the rule-based total, others are components."""
-    total = 0.0
-    for name, w in weights.items():
-        value = breakdown.get("total" if name == "rule" else name)
-        total += w * float(value or 0.0)
-    return total
+def rollout_columns(episodes: list[Episode], weights: dict[str, float]) -> dict[str, list[Any]]:
+    """What TRL takes from a rollout_func: tokens, masks, log-probs, and the reward fields its
+    reward functions read. A sample the judge could not score has None everywhere (TRL leaves it
+    out of its group's baseline and gives it no advantage)."""
+    out: dict[str, list[Any]] = {k: [] for k in ("prompt_ids", "completion_ids", "logprobs", "env_mask", "env_reward",
+                                                  "judge_unscored", "agent_turns", "services", "task_id", *COMPONENT_LOGS)}
+    for e in episodes:
+        out["prompt_ids"].append(e.prompt_ids)
+        out["completion_ids"].append(e.completion_ids)
+        out["logprobs"].append(e.logprobs)
+        out["env_mask"].append(e.env_mask)
+        out["agent_turns"].append(e.agent_turns)
+        out["services"].append(e.services)
+        out["task_id"].append(e.task_id)
+        reward = episode_reward(e.breakdown, weights)
+        out["env_reward"].append(reward)
+        out["judge_unscored"].append(float("judge" in e.breakdown and e.breakdown.get("judge") is None))
+        for k in COMPONENT_LOGS:
+            value = e.breakdown.get("total" if k == "rule_total" else k)
+            out[k].append(None if reward is None or value is None else float(value))
+    return out
 
 
-def turn_end_token(tok: Any) -> str:
-    """The token that closes an assistant turn: ChatML's `<|im_end|>`, else the tokenizer's EOS."""
-    return "<|im_end|>" if "<|im_end|>" in tok.get_vocab() else tok.eos_token
-
-
-def env_turn_text(tok: Any, conversation: list[dict[str, str]], observation: str, end_token: str) -> str:
-    """The template's text from the end of the agent's turn to the start of its next one (the
-    env's reply in between), read off the chat template rather than written for one format."""
-    before = tok.apply_chat_template(conversation, tokenize=False)
-    after = tok.apply_chat_template(conversation + observation_messages(observation), tokenize=False,
-                                    add_generation_prompt=True)
-    if not after.startswith(before):
-        raise ValueError("The chat template renders earlier turns differently once a turn is added; "
-                         "multi-turn rollouts need a template that only appends.")
-    return before[before.rfind(end_token) + len(end_token):] + after[len(before):]
-
-
-def play_tokens(model: Any, tok: Any, env: Any, task_id: str, seed: int, max_turns: int,
-                max_new_tokens: int = 64, temperature: float = 1.0) -> dict[str, Any]:
-    """One sampled episode as token ids: the prompt, then agent tokens (mask 1) interleaved with
-    the observations the env returned (mask 0), with the agent's per-token log-probabilities."""
-    import torch
-
-    obs, info = env.reset(seed=seed, options={"task_id": task_id})
-    messages = initial_messages(obs, info)
-    prompt_ids = list(tok.apply_chat_template(messages, add_generation_prompt=True, return_dict=True)["input_ids"])
-    end_token = turn_end_token(tok)
-    end_id = tok.convert_tokens_to_ids(end_token)
-    completion: list[int] = []
-    mask: list[int] = []
-    logps: list[float] = []
-    breakdown: dict[str, Any] = info["reward_breakdown"]
-    for _ in range(max_turns):
-        context = torch.tensor([prompt_ids + completion], device=model.device)
-        with torch.no_grad():
-            gen = model.generate(context, attention_mask=torch.ones_like(context), do_sample=True, temperature=temperature,
-                                 top_k=0, top_p=1.0, max_new_tokens=max_new_tokens, eos_token_id=end_id,
-                                 pad_token_id=tok.pad_token_id, output_scores=True, return_dict_in_generate=True)
-        new_ids = gen.sequences[0][context.shape[1]:]
-        if len(new_ids):  # one log-softmax over all generated positions
-            scores = torch.log_softmax(torch.stack(gen.scores)[:, 0].float(), -1)
-            logps += scores.gather(1, new_ids[:, None]).squeeze(1).tolist()
-        new = new_ids.tolist()
-        completion += new
-        mask += [1] * len(new)
-        if not new or new[-1] != end_id:  # cut off: close the turn ourselves, outside the loss
-            completion.append(end_id)
-            mask.append(0)
-            logps.append(0.0)
-        text = tok.decode(new, skip_special_tokens=True).strip() or "[finish]"
-        obs, _, terminated, truncated, info = env.step(text)
-        breakdown = info["reward_breakdown"]
-        if terminated or truncated:
-            break
-        messages.append({"role": "assistant", "content": text})
-        env_ids = tok(env_turn_text(tok, messages, obs, end_token), add_special_tokens=False)["input_ids"]
-        messages += observation_messages(obs)
-        completion += env_ids
-        mask += [0] * len(env_ids)
-        logps += [0.0] * len(env_ids)
-    return {"prompt_ids": prompt_ids, "completion_ids": completion, "env_mask": mask, "logprobs": logps,
-            "breakdown": breakdown}
-
-
-COMPONENT_LOGS = ("success", "valid_tool_calls", "slot_precision", "slot_recall", "requests_told", "efficiency", "rule_total")
-
-
-def make_rollout(cfg: TrainConfig, env: Any, tok: Any) -> Any:
-    """A TRL rollout_func: every prompt names a task. TRL's sampler already repeats each prompt
-    `num_generations` times, so one episode is played per prompt entry."""
-    counter = {"n": 0}
+def make_rollout(cfg: TrainConfig, rollouts: Rollouts, stats: dict[str, Any]) -> Callable[..., dict[str, list[Any]]]:
+    """A TRL rollout_func: every prompt names a task; TRL's sampler repeats each `group_size` times,
+    so a call holds `tasks_per_step` groups, played together."""
 
     def rollout_func(prompts: list[Any], trainer: Any) -> dict[str, list[Any]]:
         model = trainer.model
-        out: dict[str, list[Any]] = {k: [] for k in ("prompt_ids", "completion_ids", "logprobs", "env_mask", "env_reward",
-                                                      *COMPONENT_LOGS)}
-        was_training = model.training
-        model.eval()
+        starts = []
         for prompt in prompts:
             text = prompt[-1]["content"] if isinstance(prompt, list) else str(prompt)
-            task_id = text.split(TASK_PREFIX, 1)[1].strip()
-            counter["n"] += 1
-            ep = play_tokens(model, tok, env, task_id, cfg.seed * 100_003 + counter["n"], cfg.max_turns,
-                             max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature)
-            for k in ("prompt_ids", "completion_ids", "logprobs", "env_mask"):
-                out[k].append(ep[k])
-            out["env_reward"].append(episode_reward(ep["breakdown"], cfg.rewards))
-            for k in COMPONENT_LOGS:
-                out[k].append(float(ep["breakdown"].get("total" if k == "rule_total" else k, 0.0)))
+            stats["calls"] += 1
+            starts.append((text.split(TASK_PREFIX, 1)[1].strip(), cfg.seed * 100_003 + stats["calls"]))
+        was_training = model.training
+        model.eval()
+        episodes = rollouts.play(model, starts, step=trainer.state.global_step + 1, phase="train")
         model.train(was_training)
+        out = rollout_columns(episodes, cfg.rewards)
+        stats["judge_unscored"] += int(sum(out.pop("judge_unscored")))
         return out
 
     return rollout_func
 
 
-def env_reward(prompts: list[Any], completions: list[Any], env_reward: list[float], **kwargs: Any) -> list[float]:
-    """TRL reward function: the episode reward the rollout computed (the configured mix)."""
+def env_reward(prompts: list[Any], completions: list[Any], env_reward: list[float | None], **kwargs: Any) -> list[float | None]:
+    """TRL reward function: the episode reward the rollout computed (the configured mix).
+
+    Your own reward functions get the same keyword arguments: `env_reward`, each component,
+    `agent_turns` (the agent's messages and calls, per episode), `services` and `task_id`."""
     return list(env_reward)
 
 
-def _component_reward(name: str) -> Any:
+def _component_reward(name: str) -> Callable[..., list[float | None]]:
     """A zero-weight reward function per component, so TRL logs `rewards/<name>/mean` every step."""
-    def component(prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float]:
+    def component(prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float | None]:
         return list(kwargs[name])
 
     component.__name__ = name
     return component
 
 
+def split_tasks(cfg: TrainConfig, task_ids: list[str]) -> tuple[list[str], list[str]]:
+    """Training tasks (the first `max_dialogues`) and held-out evaluation tasks (the next `eval_tasks`)."""
+    n_train = cfg.max_dialogues or len(task_ids)
+    if cfg.max_dialogues is None and cfg.eval_tasks:
+        n_train = len(task_ids) - cfg.eval_tasks
+    train_ids, eval_ids = task_ids[:n_train], task_ids[n_train:n_train + cfg.eval_tasks]
+    if not train_ids:
+        raise ValueError("No tasks to train on: check the env's tasks (data_dir, split, env_kwargs) and max_dialogues.")
+    if len(eval_ids) < cfg.eval_tasks:
+        raise ValueError(f"eval_tasks={cfg.eval_tasks} held-out tasks were asked for but the env has only {len(task_ids)} tasks "
+                         f"and {len(train_ids)} train: lower max_dialogues or eval_tasks.")
+    return train_ids, eval_ids
+
+
+def score_episodes(episodes: list[Episode], cfg: TrainConfig, extra: list[Callable[..., list[Any]]] = ()) -> list[float | None]:
+    """Each episode's training reward, as GRPO computes it: the configured mix plus every extra reward
+    function (weight 1); None where the judge could not score it."""
+    cols = rollout_columns(episodes, cfg.rewards)
+    cols.pop("judge_unscored")
+    rewards = list(cols["env_reward"])
+    for f in extra:
+        values = f([None] * len(episodes), [None] * len(episodes), **cols)
+        rewards = [None if r is None else r + float(v or 0.0) for r, v in zip(rewards, values, strict=True)]
+    return rewards
+
+
+def evaluate(cfg: TrainConfig, rollouts: Rollouts, model: Any, task_ids: list[str], *, step: int,
+             extra: list[Callable[..., list[Any]]] = ()) -> dict[str, Any]:
+    """Mean reward (as `score_episodes`) and success on `task_ids` x `eval_samples` seeded episodes,
+    with a 95% interval over tasks (t) and the per-task means. The sampling seed is fixed, so two
+    evaluations differ only by the policy."""
+    import torch
+
+    starts = [(t, cfg.seed * 7_919 + 1_000 * i + k) for i, t in enumerate(task_ids) for k in range(cfg.eval_samples)]
+    was_training = model.training
+    model.eval()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.seed)
+        episodes = rollouts.play(model, starts, step=step, phase="eval")
+    model.train(was_training)
+    per_task: dict[str, list[float]] = {}
+    success: list[float] = []
+    for e, r in zip(episodes, score_episodes(episodes, cfg, extra), strict=True):
+        if r is not None:
+            per_task.setdefault(e.task_id, []).append(r)
+        success.append(float(e.breakdown.get("success") or 0.0))
+    means = [statistics.fmean(v) for v in per_task.values()]
+    mean = statistics.fmean(means) if means else float("nan")
+    half = _t95(len(means)) * statistics.stdev(means) / math.sqrt(len(means)) if len(means) > 1 else float("nan")
+    return {"step": step, "eval_reward": mean, "eval_ci_low": mean - half, "eval_ci_high": mean + half,
+            "eval_success": statistics.fmean(success) if success else float("nan"), "eval_episodes": len(episodes),
+            "eval_unscored": len(episodes) - sum(map(len, per_task.values())),
+            "per_task": {t: statistics.fmean(v) for t, v in per_task.items()}}
+
+
+def _t95(n: int) -> float:
+    from scipy import stats
+
+    return float(stats.t.ppf(0.975, n - 1))
+
+
+def eval_callback(cfg: TrainConfig, rollouts: Rollouts, eval_ids: list[str], results: list[dict[str, Any]],
+                  on_log: Callable[[dict[str, Any]], None] | None, extra: list[Callable[..., list[Any]]] = ()) -> Any:
+    """Held-out evaluation before training, every `eval_every` steps and at the end."""
+    from transformers import TrainerCallback
+
+    def run(model: Any, step: int) -> None:
+        if any(r["step"] == step for r in results):
+            return
+        row = evaluate(cfg, rollouts, model, eval_ids, step=step, extra=extra)
+        results.append(row)
+        if on_log:
+            on_log({k: v for k, v in row.items() if k != "per_task"})
+
+    class Evaluate(TrainerCallback):
+        def on_train_begin(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+            run(model, 0)
+
+        def on_step_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+            if cfg.eval_every and state.global_step % cfg.eval_every == 0:
+                run(model, state.global_step)
+
+        def on_train_end(self, args: Any, state: Any, control: Any, model: Any = None, **kwargs: Any) -> None:
+            run(model, state.global_step)
+
+    return Evaluate()
+
+
+def rollout_guard(stats: dict[str, Any], unsloth: bool) -> Any:
+    """Fails the run after its first step if the trainer never called our rollout_func (unsloth#3573:
+    Unsloth's GRPOTrainer once ignored it and trained on single-turn text instead of episodes)."""
+    from transformers import TrainerCallback
+
+    class Guard(TrainerCallback):
+        def on_step_end(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if stats["calls"] == 0:
+                who = "Unsloth's GRPOTrainer" if unsloth else "The GRPO trainer"
+                raise RuntimeError(f"{who} did not call agentgym's rollout_func, so it trained on text that never met the "
+                                   "env. Set use_unsloth=false (plain TRL), or update unsloth.")
+
+    return Guard()
+
+
 def run_grpo(cfg: TrainConfig, *, progress: bool = True, on_log: Callable[[dict[str, Any]], None] | None = None,
              reward_funcs: list[Callable[..., list[float]]] | None = None) -> dict[str, Any]:
-    """Train with GRPOTrainer on whole episodes of the SGD env; save and register like SFT.
+    """Train with GRPOTrainer on whole episodes of the configured env; save and register like SFT.
 
     `reward_funcs`: your own TRL reward functions (`f(prompts, completions, **kwargs) -> list[float]`,
     kwargs include `env_reward` and every component), each added with weight 1 to the env reward."""
-    from datasets import Dataset
-    from trl import GRPOConfig, GRPOTrainer
-
-    from agentgym.env import SGDEnv
     from agentgym.store import ExperienceStore
-    from agentgym.train.common import finish_training, start_run
+    from agentgym.train.common import finish_training, import_trainers, start_run
 
     cfg.validate()
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")  # rollout_func is experimental in TRL; rollout_guard watches it
+    env = cfg.make_env()  # unknown env ids and kwargs are refused here, before any model is loaded
+    train_ids, eval_ids = split_tasks(cfg, list(env.task_ids))
+    env.close()
+    GRPOConfig, GRPOTrainer = import_trainers(cfg, "grpo")
+    from datasets import Dataset
+
     store = ExperienceStore(cfg.store, create=True)
-    env = SGDEnv(data_dir=cfg.data_dir, split=cfg.split, max_turns=cfg.max_turns)  # reset per episode, built once
-    tasks = [t.task_id for t in env.tasks][: cfg.max_dialogues or None]
-    if not tasks:
-        raise ValueError("No tasks to train on: check data_dir/split/max_dialogues.")
     extra = list(reward_funcs or [])
-    data_info: dict[str, Any] = {"env": f"{cfg.data_dir or 'embedded'}:{cfg.split}", "tasks": len(tasks)}
+    env_id, _ = cfg.env_spec()
+    data_info: dict[str, Any] = {"env": env_id, "env_kwargs": {k: str(v) for k, v in cfg.env_spec()[1].items()},
+                                 "tasks": len(train_ids), "eval_tasks": eval_ids}
     if extra:
         data_info["reward_funcs"] = [getattr(f, "__name__", repr(f)) for f in extra]
     run = start_run(cfg, store, data_info, on_log)
-    dataset = Dataset.from_list([{"prompt": [{"role": "user", "content": f"{TASK_PREFIX}{t}"}]} for t in tasks])
+    run_name = cfg.version or f"grpo-{run.started}"
+    rollouts = Rollouts(cfg.make_env, run.fmt, max_turns=cfg.max_turns, max_new_tokens=cfg.max_new_tokens,
+                        temperature=cfg.temperature, store=store if cfg.record_rollouts else None, run=run_name)
+    stats = {"calls": 0, "judge_unscored": 0}
+    evals: list[dict[str, Any]] = []
+    callbacks = [*run.callbacks, rollout_guard(stats, run.unsloth)]
+    if eval_ids:
+        callbacks.append(eval_callback(cfg, rollouts, eval_ids, evals, on_log, extra))
+    logged = [k for k in COMPONENT_LOGS if k != "judge" or cfg.judge is not None]
+    dataset = Dataset.from_list([{"prompt": [{"role": "user", "content": f"{TASK_PREFIX}{t}"}]} for t in train_ids])
     args = GRPOConfig(
-        num_generations=cfg.group_size, per_device_train_batch_size=cfg.group_size, beta=0.0,
+        num_generations=cfg.group_size, per_device_train_batch_size=cfg.group_size * cfg.tasks_per_step, beta=0.0,
         max_completion_length=cfg.max_length, temperature=cfg.temperature,
-        reward_weights=[1.0] + [0.0] * len(COMPONENT_LOGS) + [1.0] * len(extra), **run.trainer_args(progress))
-    trainer = GRPOTrainer(model=run.model, reward_funcs=[env_reward, *map(_component_reward, COMPONENT_LOGS), *extra],
+        reward_weights=[1.0] + [0.0] * len(logged) + [1.0] * len(extra), **run.trainer_args(progress))
+    trainer = GRPOTrainer(model=run.model, reward_funcs=[env_reward, *map(_component_reward, logged), *extra],
                           args=args, train_dataset=dataset, processing_class=run.tok, peft_config=run.peft_config,
-                          rollout_func=make_rollout(cfg, env, run.tok), callbacks=run.callbacks)
-    result = trainer.train()
+                          rollout_func=make_rollout(cfg, rollouts, stats), callbacks=callbacks)
+    try:
+        result = trainer.train()
+    finally:
+        rollouts.close()
     rewards = [h["reward"] for h in trainer.state.log_history if "reward" in h]
-    return finish_training(trainer, result, run, rewards=rewards)
+    return finish_training(trainer, result, run, rewards=rewards, evals=evals, run_name=run_name,
+                           judge_unscored=stats["judge_unscored"], episodes=stats["calls"])

@@ -45,11 +45,14 @@ def sgd_examples(corpus: SGDCorpus, max_dialogues: int | None = None) -> list[di
     return out
 
 
-def store_examples(store: Any, *, success_only: bool = True, min_rating: float | None = None, **filters: Any) -> list[dict[str, Any]]:
-    """Successful or well-rated episodes from the experience store, replayed step by step."""
+def store_examples(store: Any, *, success_only: bool = True, min_rating: float | None = None,
+                   min_judge: float | None = None, **filters: Any) -> list[dict[str, Any]]:
+    """Successful or well-rated episodes from the experience store (optionally only those the judge
+    scored at least `min_judge`), replayed step by step."""
     from agentgym.store import sft_examples
 
-    keep = {e["episode_id"] for e in sft_examples(store, success_only=success_only, min_rating=min_rating, **filters)}
+    keep = {e["episode_id"] for e in sft_examples(store, success_only=success_only, min_rating=min_rating,
+                                                   min_judge=min_judge, **filters)}
     eps = store.episodes(with_messages=True, **filters)
     out = []
     for row in eps[eps["id"].isin(keep)].itertuples():
@@ -65,6 +68,16 @@ def store_examples(store: Any, *, success_only: bool = True, min_rating: float |
             messages.pop()
         out.append({"messages": messages, "task_id": row.task_id})
     return out
+
+
+def configured_examples(cfg: Any, store: Any = None) -> list[dict[str, Any]]:
+    """The SFT set a TrainConfig describes: SGD dialogues of its split, plus the store's good episodes with from_store."""
+    from agentgym.data import load_sgd
+
+    examples = sgd_examples(load_sgd(cfg.data_dir, cfg.split), cfg.max_dialogues)
+    if cfg.from_store and store is not None:
+        examples += store_examples(store, min_judge=cfg.min_judge)
+    return examples
 
 
 def check_examples(examples: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -100,7 +100,8 @@ class JudgeInspector(_View):
 
 
 class TrajectoryBrowser(_View):
-    """Filter stored episodes (agent, version, task, reward, rated), open one, replay it turn by turn."""
+    """Filter stored episodes (agent, version, task, reward, rated; training run and step), open one,
+    replay it turn by turn."""
 
     def __init__(self, store: ExperienceStore | str = "agentgym-store", **filters: Any) -> None:
         super().__init__(kind="browser")
@@ -116,12 +117,12 @@ class TrajectoryBrowser(_View):
 
     def _filter(self, **filters: Any) -> dict[str, Any]:
         clean = {k: v for k, v in filters.items() if v not in (None, "")}
-        for key in ("min_reward", "max_reward"):
+        for key, kind in (("min_reward", float), ("max_reward", float), ("step", int)):
             if key in clean:
                 try:
-                    clean[key] = float(clean[key])
+                    clean[key] = kind(clean[key])
                 except (TypeError, ValueError):
-                    raise ValueError(f"{key} must be a number, got {clean[key]!r}.") from None
+                    raise ValueError(f"{key} must be a {'whole ' if kind is int else ''}number, got {clean[key]!r}.") from None
         if "rated" in clean and isinstance(clean["rated"], str):
             clean["rated"] = {"yes": True, "no": False}.get(clean["rated"])
             if clean["rated"] is None:

@@ -7,18 +7,22 @@ import pandas as pd
 
 from agentgym.store import ExperienceStore
 
-COLUMNS = ["id", "agent", "version", "task_id", "status", "n_steps", "total_reward", "success", "started_at"]
+COLUMNS = ["id", "agent", "version", "task_id", "status", "n_steps", "total_reward", "success", "run", "step", "started_at"]
 
 
 def find_episodes(store: ExperienceStore, *, agent: str | None = None, version: str | None = None,
                   task_id: str | None = None, min_reward: float | None = None, max_reward: float | None = None,
-                  rated: bool | None = None, limit: int = 200) -> pd.DataFrame:
-    """The browser's table: newest first, with the number of human ratings per episode."""
+                  rated: bool | None = None, run: str | None = None, step: int | None = None, phase: str | None = None,
+                  limit: int = 200) -> pd.DataFrame:
+    """The browser's table: newest first, with the number of human ratings per episode, and the
+    training run and step for rollouts and evaluations."""
     eps = store.episodes(agent=agent, version=version, task_id=task_id or None, min_reward=min_reward,
-                         max_reward=max_reward, rated=rated)
+                         max_reward=max_reward, rated=rated, run=run or None, step=step, phase=phase or None)
     if eps.empty:
         return pd.DataFrame(columns=[*COLUMNS, "ratings"])
     counts = store.ratings().groupby("episode_id").size()
+    meta = eps["meta"].map(lambda m: m if isinstance(m, dict) else {})
+    eps = eps.assign(run=meta.map(lambda m: m.get("run")), step=meta.map(lambda m: m.get("step")))
     eps = eps[COLUMNS].assign(ratings=eps["id"].map(counts).fillna(0).astype(int))
     return eps.sort_values("started_at", ascending=False).head(limit).reset_index(drop=True)
 

@@ -82,6 +82,7 @@ class StepSession:
         _, info = self.env.reset(seed=self.seed, options={"task_id": self.task_id, "reveal_goal": self.reveal_goal})
         self.episode_id = self.env.episode_id
         self.info, self.done, self.ratings = info, False, {}
+        self.episode_verdict: dict[str, Any] | None = None
         self.chat = self._bubbles(0, info)
 
     def send(self, action: Any) -> dict[str, Any]:
@@ -99,8 +100,15 @@ class StepSession:
         _, _, terminated, truncated, info = self.env.step(action)
         self.info, self.done = info, bool(terminated or truncated)
         shown = action if isinstance(action, str) else json.dumps(action, ensure_ascii=False)
-        self.chat.append({"idx": idx, "role": "agent", "text": shown, "format": info.get("action_format"),
-                          "error": info.get("error")})
+        entry = {"idx": idx, "role": "agent", "text": shown, "format": info.get("action_format"), "error": info.get("error")}
+        verdict = info.get("judge_verdict")
+        if verdict:  # live: a per-step verdict sits under the agent's message, the episode's in the side panel
+            shown_verdict = {k: verdict.get(k) for k in ("judge", "score", "criteria", "reasoning", "error")}
+            if getattr(self.env.unwrapped, "judge_mode", "episode") == "step":
+                entry["verdict"] = shown_verdict
+            else:
+                self.episode_verdict = shown_verdict
+        self.chat.append(entry)
         self.chat.extend(self._bubbles(idx, info))
 
     @staticmethod
@@ -170,6 +178,9 @@ class StepSession:
             "tools": self.tool_forms() if self.task_id else [], "can_undo": bool(self.actions),
             "ratings": self.ratings, "scale": self.rating.scale, "scale_values": self.rating.values,
             "tags": list(self.rating.tags),
+            "judge": {"configured": getattr(self.env.unwrapped, "judge", None) is not None,
+                      "mode": getattr(self.env.unwrapped, "judge_mode", None),
+                      "episode_verdict": getattr(self, "episode_verdict", None)},
         }, default=str))
 
 
