@@ -144,7 +144,7 @@ def test_exported_demo_page_opens_offline_on_conversations_verdicts_and_filled_c
     from agentgym.workbench.export import export_app
 
     out = export_app(APP, tmp_path / "site" / "workbench.html",
-                     env={"AGENTGYM_STORE": str(tmp_path / "store"), "AGENTGYM_DEMO": "1"})
+                     env={"AGENTGYM_STORE": str(tmp_path / "store"), "AGENTGYM_DEMO": "1"}, timeout=1500)
     html = out.read_text()
     assert "cdn.jsdelivr.net/npm/@marimo-team" not in html
     assert "no finished episodes yet" not in html and "sft-demo" in html  # the charts hold baselines and a trained version
