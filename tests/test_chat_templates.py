@@ -27,6 +27,14 @@ QWEN = ("{%- if messages[0]['role'] == 'system' %}{{- '<|im_start|>system\\n' + 
         "{%- endif %}{%- for message in messages %}{%- if (message.role == 'user') or (message.role == 'system' and not loop.first)"
         " or (message.role == 'assistant') %}{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}"
         "{%- endif %}{%- endfor %}{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}")
+# ChatML with TRL's {% generation %} markers: what TRL's own assistant mask needs (the cross-check below)
+CHATML_WITH_GENERATION = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'assistant' %}"
+    "{{ '<|im_start|>assistant\\n' }}{% generation %}{{ message['content'] + '<|im_end|>' }}{% endgeneration %}{{ '\\n' }}"
+    "{% else %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}{% endif %}"
+    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
 FAMILIES = {
     "gemma": (GEMMA, ["<start_of_turn>", "<end_of_turn>"], "<end_of_turn>"),
     "llama": (LLAMA3, ["<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"], "<|eot_id|>"),
@@ -117,3 +125,15 @@ def test_a_template_whose_turn_end_cannot_be_found_is_refused_before_training(tm
     tok.chat_template = None
     with pytest.raises(ValueError, match="has no chat template"):
         ChatFormat.of(tok, "base-model")
+
+
+def test_for_chatml_the_mask_equals_trls_generation_marker_mask_token_for_token():
+    from agentgym.train.policy import load_tokenizer
+
+    messages = configured_examples(TrainConfig(max_dialogues=2))[1]["messages"]
+    ours = ChatFormat.of(load_tokenizer("smollm2-135m"), "smollm2").assistant_mask(messages)
+    tok = load_tokenizer("smollm2-135m")
+    tok.chat_template = CHATML_WITH_GENERATION
+    trl = tok.apply_chat_template(messages, return_assistant_tokens_mask=True, return_dict=True)
+    assert ours["input_ids"] == list(trl["input_ids"]) and ours["assistant_masks"] == list(trl["assistant_masks"])
+    assert sum(ours["assistant_masks"]) > 0

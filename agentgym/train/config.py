@@ -8,15 +8,6 @@ from typing import Any
 
 from agentgym.reward import COMPONENTS
 
-# ChatML (SmolLM2's format) with generation markers, so TRL can train on the assistant's tokens only
-CHATML_WITH_GENERATION = (
-    "{% for message in messages %}"
-    "{% if message['role'] == 'assistant' %}"
-    "{{ '<|im_start|>assistant\\n' }}{% generation %}{{ message['content'] + '<|im_end|>' }}{% endgeneration %}{{ '\\n' }}"
-    "{% else %}{{ '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}{% endif %}"
-    "{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
-)
-
 
 def _f(default: Any, help: str, **kw: Any) -> Any:
     """A config field with its help text (TRL's style: `TrainConfig.help()` prints them all)."""
