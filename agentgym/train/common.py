@@ -138,7 +138,7 @@ def start_run(cfg: TrainConfig, store: Any, data_info: dict[str, Any],
         model_name = str(checkpoint_path(store, cfg.agent_name, cfg.from_version))
         parent_id = parent_id or store.version_id(cfg.agent_name, cfg.from_version)
     tok = load_tokenizer(model_name)
-    ChatFormat.of(tok, model_name)  # a template this run cannot use is refused before the weights load
+    fmt = ChatFormat.of(tok, model_name)  # a template this run cannot use is refused before the weights load
     set_seed(cfg.seed)
     unsloth = use_unsloth(cfg)
     if unsloth:
@@ -146,10 +146,11 @@ def start_run(cfg: TrainConfig, store: Any, data_info: dict[str, Any],
                                           lora_r=cfg.lora_r if cfg.lora else None)
         utok.chat_template = tok.chat_template
         tok = utok
+        fmt = ChatFormat.of(tok, model_name)  # Unsloth's own tokenizer object
     else:
         model = load_model(model_name)
     callbacks = [version_callback(store, cfg, parent_id, data_info)] + ([metric_callback(on_log)] if on_log else [])
-    return Run(cfg, store, data_info, model, tok, parent_id, unsloth, snapshot(model), callbacks, ChatFormat.of(tok, model_name),
+    return Run(cfg, store, data_info, model, tok, parent_id, unsloth, snapshot(model), callbacks, fmt,
                dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S"))
 
 

@@ -201,8 +201,8 @@ def run_grpo(cfg: TrainConfig, *, progress: bool = True, on_log: Callable[[dict[
 
     store = ExperienceStore(cfg.store, create=True)
     extra = list(reward_funcs or [])
-    env_id, _ = cfg.env_spec()
-    data_info: dict[str, Any] = {"env": env_id, "env_kwargs": {k: str(v) for k, v in cfg.env_spec()[1].items()},
+    env_id, env_kwargs = cfg.env_spec()
+    data_info: dict[str, Any] = {"env": env_id, "env_kwargs": {k: str(v) for k, v in env_kwargs.items()},
                                  "tasks": len(train_ids), "eval_tasks": eval_ids}
     if extra:
         data_info["reward_funcs"] = [getattr(f, "__name__", repr(f)) for f in extra]
