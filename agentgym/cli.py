@@ -79,7 +79,41 @@ def _eval_user(args: argparse.Namespace) -> int:
             row = summarize(eps).iloc[0]
             metrics[f"scripted_success_{user}"] = round(float(row["success_rate"]), 4)
             metrics[f"scripted_turns_{user}"] = round(float(row["mean_turns"]), 2)
+    if args.figure:
+        from agentgym.users.realism import realism_figure
+
+        realism_figure(metrics).write_html(args.figure, include_plotlyjs=True)
+        metrics["figure"] = args.figure
+    if not args.json:  # the table stays readable; --json keeps everything
+        metrics = {k: v for k, v in metrics.items() if k not in ("length_hist", "off_domain_examples_sim")}
     _print_metrics(metrics, args.json)
+    return 0
+
+
+def _optimize_user(args: argparse.Namespace) -> int:
+    import json
+
+    from agentgym.users.optimize import optimize_program, tune_goal_user
+
+    if args.target == "goal":
+        res = tune_goal_user(data_dir=args.data_dir, split=args.split, train_split=args.train_split,
+                             max_dialogues=args.eval_turns, out=args.out, seed=args.seed, progress=not args.quiet)
+        _print_metrics({"best": json.dumps({k: v for k, v in res["best"].items()}), "out": res["out"]}, args.json)
+        return 0
+    res = optimize_program(data_dir=args.data_dir, split=args.split, train_split=args.train_split, kind=args.target,
+                           optimizer=args.optimizer, model=args.model, budget=args.budget, train_turns=args.train_turns,
+                           eval_turns=args.eval_turns, out=args.out, seed=args.seed, progress=not args.quiet)
+    if res["error"]:
+        print(f"The optimizer failed mid-way ({res['error']}); kept the best program so far (unoptimized) in {res['out']}.")
+    flat = {"kind": res["kind"], "optimizer": res["optimizer"], "model": res["model"], "eval_turns": res["eval_turns"]}
+    for side in ("before", "after"):
+        b = res[side]
+        flat[f"fidelity_{side}"] = f"{b['fidelity']:.3f} [{b['fidelity_ci_low']:.3f}, {b['fidelity_ci_high']:.3f}]"
+        flat[f"fallback_rate_{side}"] = b["fallback_rate"]
+    d = res["difference"]
+    flat["difference"] = f"{d['fidelity']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] (paired, 95%)"
+    flat["out"] = res["out"]
+    _print_metrics(res if args.json else flat, args.json)
     return 0
 
 
@@ -268,8 +302,26 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--max-dialogues", type=int, default=None, help="evaluate on the first N dialogues only")
     ev.add_argument("--agent-episodes", type=int, default=200,
                     help="also play the scripted agent against this user and trace replay (0: skip)")
+    ev.add_argument("--figure", default=None, help="write the text-realism figure (plotly HTML) here")
     _add_output_args(ev)
     ev.set_defaults(func=_eval_user)
+
+    op = sub.add_parser("optimize-user", help="optimize a DSPy user program (or tune the goal user's knobs) against real users")
+    _add_data_args(op, " (held-out turns come from --split, training turns from --train-split)")
+    op.add_argument("--train-split", default="train", help="split to optimize on (default: train)")
+    op.add_argument("--target", choices=["realizer", "user", "goal"], default="realizer",
+                    help="realizer: acts → words (the dspy user); user: goal + history → words; goal: the offline user's knobs")
+    op.add_argument("--optimizer", default="labeled",
+                    choices=["none", "labeled", "knn", "bootstrap", "random-search", "mipro", "gepa"],
+                    help="DSPy optimizer; mipro and gepa rewrite instructions and need --model (default: labeled)")
+    op.add_argument("--model", default=None, help="litellm model string for the program (default: the local SmolLM2)")
+    op.add_argument("--budget", type=int, default=4, help="demos per program, or candidate programs for random-search")
+    op.add_argument("--train-turns", type=int, default=40, help="real user turns to optimize on")
+    op.add_argument("--eval-turns", type=int, default=60,
+                    help="held-out real user turns to score on (--target goal: dialogues to audit)")
+    op.add_argument("--out", default="program.json", help="where to save the program (or the persona for --target goal)")
+    _add_output_args(op)
+    op.set_defaults(func=_optimize_user)
 
     ej = sub.add_parser("eval-judge", help="how often the LLM judge prefers real SGD turns over corrupted ones")
     _add_data_args(ej)

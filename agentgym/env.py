@@ -12,7 +12,7 @@ Observation
     The new messages as `role: content` lines: `user: ...`, `tool: {json}`, `environment: ...`.
 Info
     `agentgym.types.StepInfo`: task_id, turn, messages, tools, policy, user_acts, tool_calls,
-    tool_results, action_format, error, reward_breakdown, cost, user_error, unscored, termination;
+    tool_results, action_format, error, reward_breakdown, cost, user_error, user_fallback, unscored, termination;
     `goal` with reveal_goal, `history` with include_history, `judge_verdict` when a judge scored.
 Reward
     The rubric's total (weighted components of `agentgym.reward`, the judge among them), paid when
@@ -33,6 +33,7 @@ from typing import Any
 from gymnasium.error import ResetNeeded
 
 from agentgym.actions import Action
+from agentgym.data.schema import domain as service_domain
 from agentgym.data.sgd import SGDCorpus, load_sgd
 from agentgym.data.tasks import Task
 from agentgym.episode import DialogueEnv, check_task_ids, dumps, fresh_meta
@@ -82,6 +83,7 @@ class SGDEnv(DialogueEnv):
         user_train_dir: str | None = None,
         user_llm: str | None = None,
         user_llm_args: dict[str, Any] | None = None,
+        user_program: str | os.PathLike[str] | None = None,
         judge: Any = None,
         judge_mode: str = "episode",
         max_turns: int = 40,
@@ -112,9 +114,9 @@ class SGDEnv(DialogueEnv):
         ids = [task_id] if task_id is not None else task_ids
         self.tasks: list[Task] = [self._task(str(t)) for t in ids] if ids else list(pool if pool is not None else self.corpus.tasks)
         if domain is not None:
-            self.tasks = [t for t in self.tasks if any(s.split("_")[0].lower() == domain.lower() for s in t.services)]
+            self.tasks = [t for t in self.tasks if any(service_domain(s).lower() == domain.lower() for s in t.services)]
             if not self.tasks:
-                domains = sorted({s.split("_")[0] for s in self.corpus.services})
+                domains = sorted({service_domain(s) for s in self.corpus.services})
                 raise ValueError(f"No task uses a service of domain {domain!r}; domains: {', '.join(domains)}.")
         if not self.tasks:
             raise ValueError(f"No tasks in {self.corpus.path}.")
@@ -122,6 +124,9 @@ class SGDEnv(DialogueEnv):
         self._user_spec = user
         self.user_train_dir = user_train_dir
         self.user_llm, self.user_llm_args = user_llm, dict(user_llm_args or {})
+        if user_program is not None and not isinstance(user_program, (str, os.PathLike)):
+            raise TypeError(f"user_program must be the path of a program.json from `agentgym optimize-user`, got {user_program!r}.")
+        self.user_program = user_program
         self.user: User = self._make_user(user, persona)
         if judge_mode not in ("episode", "step"):
             raise ValueError(f"judge_mode must be 'episode' or 'step', got {judge_mode!r}.")
@@ -200,10 +205,10 @@ class SGDEnv(DialogueEnv):
         return self.corpus.task(task_id)
 
     def _make_user(self, spec: str | User | Callable[[], User], persona: Persona | None) -> User:
-        """A registered user by name (`agentgym.registry`: goal, replay, llm, hybrid, yours), a factory, or a user."""
+        """A registered user by name (`agentgym.registry`: goal, replay, llm, hybrid, dspy, yours), a factory, or a user."""
         if isinstance(spec, str):
             if spec.startswith("tau2-"):
-                raise ValueError(f"User {spec!r} plays tau2 tasks; SGD users: goal, replay, llm, hybrid.")
+                raise ValueError(f"User {spec!r} plays tau2 tasks; SGD users: goal, replay, llm, hybrid, dspy.")
             try:
                 cls = registry.get("user", spec)
             except KeyError:
@@ -264,14 +269,16 @@ class SGDEnv(DialogueEnv):
         self._apply_persona(self.task)
         turn = self.user.reset(self.task, episode_seed)
         self._turn: UserTurn | None = turn
-        return [self._user_message(turn)], {"user_acts": turn.acts_as_dicts(), "user_error": turn.error}
+        return [self._user_message(turn)], {"user_acts": turn.acts_as_dicts(), "user_error": turn.error,
+                                            "user_fallback": turn.fallback}
 
     def _to_user(self, text: str) -> tuple[list[Message], bool, dict[str, Any]]:
         self.agent_messages.append(text)
         context = UserContext(self.agent_messages, list(self.calls), self.turns)
         turn = self.user.respond(text, context)
         self._turn = turn
-        return [self._user_message(turn)], turn.done, {"user_acts": turn.acts_as_dicts(), "user_error": turn.error}
+        return [self._user_message(turn)], turn.done, {"user_acts": turn.acts_as_dicts(), "user_error": turn.error,
+                                                       "user_fallback": turn.fallback}
 
     def _to_tools(self, action: Action) -> tuple[list[Message], dict[str, Any]]:
         results: list[ToolResult] = []

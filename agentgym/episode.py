@@ -216,6 +216,7 @@ class DialogueEnv(gym.Env[str, str]):
             "reward_breakdown": dict(self.breakdown),
             "termination": self.termination,
             "user_error": None,
+            "user_fallback": None,
         }
         info.update(self._base_info())
         if self.include_history:

@@ -1,8 +1,11 @@
-"""Value normalization so that "7 pm", "19:00" and "seven pm" compare equal.
+"""How a value is written, spoken and read back: the one source of value meaning.
 
 Agents write values the way people do; SGD's service calls use canonical forms (ISO dates,
-24-hour times, digits, "True"/"False"). Everything that compares values (the tool mocker, the
-reward) goes through `canonical`, so the two sides agree on what "the same value" means.
+24-hour times, digits, "True"/"False"). Reading: everything that compares values (the tool mocker,
+the reward) goes through `canonical`, so "7 pm", "19:00" and "seven pm" compare equal. Writing:
+`say_value` is how the simulated user speaks a value and `surface_forms` every way a person may
+write it — the user's NLU looks for those forms in the agent's text, the reward credits them, the
+audit checks them. What `say_value` writes, `canonical` reads back to the same value.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ _NUMBER_WORDS = {
     "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
     "eighteen": 18, "nineteen": 19, "twenty": 20,
 }
+_DIGIT_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 _TRUE = {"true", "yes", "y", "1", "yeah", "yep", "sure"}
 _FALSE = {"false", "no", "n", "0", "nope", "not"}
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -31,6 +35,68 @@ _HHMM = re.compile(r"^\d{1,2}:\d{2}$")
 _SPACE = re.compile(r"\s+")
 SGD_TODAY = "2019-03-01"  # the 'today' SGD's dialogues were written against (relative dates resolve to it)
 _TODAY = dt.date.fromisoformat(SGD_TODAY)
+
+
+@lru_cache(maxsize=200_000)
+def surface_forms(value: str) -> tuple[str, ...]:
+    """Lower-case ways a canonical value is written: '18:30' → '6:30 pm', '2019-03-02' → 'march 2nd',
+    'tomorrow'. Booleans have none (they are said with the slot's words: 'does it have live music')."""
+    v = value.lower().strip()
+    if v in ("true", "false"):
+        return ()
+    forms = [v]
+    m = _HHMM.fullmatch(v)
+    if m:
+        h, mi = int(v.split(":")[0]), v.split(":")[1]
+        hh, suf = h % 12 or 12, "pm" if h >= 12 else "am"
+        forms += [f"{hh}:{mi} {suf}", f"{hh}:{mi}{suf}", f"{hh}:{mi}"]
+        if mi == "00":
+            forms += [f"{hh} {suf}", f"{hh}{suf}", f"{hh} o'clock"]
+        if mi == "30":
+            forms += [f"half past {hh} {suf}", f"half past {hh}"]
+    if _ISO_DATE.fullmatch(v):
+        try:
+            d = dt.date.fromisoformat(v)
+        except ValueError:
+            d = None
+        if d is not None:
+            month = d.strftime("%B").lower()
+            forms += [f"{month} {d.day}{_ordinal(d.day)}", f"{month} {d.day}", f"{d.day}{_ordinal(d.day)} of {month}",
+                      f"{d.day} {month}"]
+            delta = (d - _TODAY).days
+            forms += {0: ["today", "tonight"], 1: ["tomorrow"], 2: ["day after tomorrow"]}.get(delta, [])
+            if 0 < delta < 7:
+                forms.append(d.strftime("%A").lower())
+    if v.isdigit() and int(v) <= 10:
+        forms.append(_DIGIT_WORDS[int(v)])
+    if re.fullmatch(r"\d+\.\d0", v):
+        forms.append(v[:-1])  # ratings: '4.50' is said '4.5'
+    return tuple(dict.fromkeys(f for f in forms if f))
+
+
+def say_value(value: str) -> str:
+    """A canonical value as a person says it ('2019-03-11' → 'March 11th', '18:30' → '6:30 pm', 'True' → 'yes').
+    Always one of `surface_forms(value)` (booleans aside), and `canonical` reads it back to `value`."""
+    if _HHMM.fullmatch(value):
+        h, mi = int(value.split(":")[0]), value.split(":")[1]
+        return f"{h % 12 or 12}{':' + mi if mi != '00' else ''} {'pm' if h >= 12 else 'am'}"
+    if _ISO_DATE.fullmatch(value):
+        try:
+            d = dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+        return f"{d.strftime('%B')} {d.day}{_ordinal(d.day)}"
+    return {"True": "yes", "False": "no"}.get(value, value)
+
+
+def said(value: str, text: str) -> bool:
+    """Is `value` written in `text` (any case) in one of its surface forms, as whole words?"""
+    low = text.lower()
+    return any(re.search(r"(?<![a-z0-9])" + re.escape(f) + r"(?![a-z0-9])", low) for f in surface_forms(value) if f in low)
+
+
+def _ordinal(day: int) -> str:
+    return "th" if 11 <= day <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(day % 10, "th")
 
 
 def text_key(value: object) -> str:

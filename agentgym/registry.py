@@ -73,6 +73,8 @@ registry.register("user", "goal", "agentgym.users.goal_user:GoalDrivenUser", hel
 registry.register("user", "replay", "agentgym.users.replay:TraceReplayUser", help="SGD: the recorded user turns in order")
 registry.register("user", "llm", "agentgym.users.llm_user:LLMUser", help="SGD: an LLM plays the user from the goal")
 registry.register("user", "hybrid", "agentgym.users.llm_user:HybridUser", help="SGD: offline policy picks acts, an LLM words them")
+registry.register("user", "dspy", "agentgym.users.dspy_user:DSPyUser",
+                  help="SGD: offline policy picks acts, a DSPy program words them (user_program=PATH, `agentgym optimize-user`)")
 registry.register("user", "tau2-offline", "agentgym.domains.tau2.user:OfflineTau2User",
                   help="tau2: offline user from the task's instructions (known_info, never unknown_info)")
 registry.register("user", "tau2-llm", "agentgym.domains.tau2.user:LLMTau2User",

@@ -10,13 +10,13 @@ efficiency) shape learning; `exact_writes` and `intents_done` are logged.
 """
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
 from agentgym.data.sgd import SGDCorpus
 from agentgym.data.tasks import IntentGoal, Task
 from agentgym.mocker import ToolResult
+from agentgym.normalize import surface_forms
 from agentgym.tools import DONTCARE
 
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -43,31 +43,12 @@ class RewardConfig:
             raise ValueError(f"Unknown reward component(s) {sorted(unknown)}; known: {', '.join(COMPONENTS)}.")
 
 
-def mention_forms(kind: str, value: str) -> list[str]:
-    """Ways a value can be said in text: '18:30' is also '6:30 pm'."""
-    v = value.lower()
-    forms = [v]
-    if kind == "time" and ":" in v:
-        h, m = v.split(":", 1)
-        if h.isdigit():
-            hh = int(h) % 12 or 12
-            suffix = "pm" if int(h) >= 12 else "am"
-            forms += [f"{hh}:{m} {suffix}", f"{hh}:{m}{suffix}"] + ([f"{hh} {suffix}", f"{hh}{suffix}"] if m == "00" else [])
-    elif kind == "date":
-        try:
-            d = dt.date.fromisoformat(v)
-            forms += [f"{d:%B} {d.day}".lower(), f"{d.day} {d:%B}".lower()]
-        except ValueError:
-            pass
-    return forms
-
-
 def told(kind: str, slot: str, value: str, text: str) -> bool:
     """Was `value` of `slot` said in `text` (already lower-cased)?"""
     if kind == "bool":
         words = [w for w in slot.split("_") if len(w) > 2]
         return any(w in text for w in words)
-    return any(f in text for f in mention_forms(kind, value))
+    return any(f in text for f in surface_forms(value))
 
 
 @dataclass(slots=True)

@@ -54,6 +54,7 @@ class StepInfo(TypedDict, total=False):
     reward_info: dict[str, Any]  # tau2 domains: the evaluator's breakdown (db, env assertions, actions, communicate)
     cost: dict[str, dict[str, float]]  # LLM calls, tokens and cost per role this episode
     user_error: str | None  # the user simulator failed (LLM error) this step
+    user_fallback: str | None  # an LLM-worded user turn failed its check (why); the template wording was shown
     unscored: bool  # a judge or user failure left this step unscored
     termination: str | None  # why the episode ended: agent_stop, user_stop, max_steps, or None
     goal: dict[str, Any]  # with reveal_goal=True

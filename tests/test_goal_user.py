@@ -6,10 +6,12 @@ import pytest
 
 from agentgym import SGDEnv
 from agentgym.agents import ScriptedAgent
+from agentgym.normalize import surface_forms
 from agentgym.runner import play_episode
 from agentgym.users import Persona, load_user_model
-from agentgym.users.audit import audit_user, realized
-from agentgym.users.nlu import find_values, surface_forms
+from agentgym.users.audit import audit_user
+from agentgym.users.nlu import find_values
+from agentgym.users.wording import realized
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,11 @@ from typing import Any
 from agentgym.normalize import SGD_TODAY  # noqa: E402,F401  (one source: how values are read)
 
 
+def domain(service: str) -> str:
+    """The domain a service belongs to: 'Restaurants_1' → 'Restaurants' (the one place a service name splits)."""
+    return service.split("_", 1)[0]
+
+
 @dataclass(frozen=True, slots=True)
 class Slot:
     name: str

@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from agentgym.data.schema import related_slots
+from agentgym.data.schema import domain, related_slots
 from agentgym.data.sgd import SGDCorpus
 from agentgym.data.tasks import Task
 
@@ -75,7 +75,7 @@ def recombine(corpus: SGDCorpus, rng: np.random.Generator, values: dict[tuple[st
     if len(pool) < 2:
         return None
     a, sa = pool[int(rng.integers(len(pool)))]
-    others = [(t, s) for t, s in pool if s.split("_")[0] != sa.split("_")[0]]
+    others = [(t, s) for t, s in pool if domain(s) != domain(sa)]
     if not others:
         return None
     b, sb = others[int(rng.integers(len(others)))]

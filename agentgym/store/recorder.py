@@ -96,7 +96,8 @@ class RecordEpisodes(gym.Wrapper):
             judge_config=self.judge_config, tools=info.get("tools"), policy=info.get("policy"), meta=self.meta)
         self.episode_id = self.store.start_episode(**self._start) if self.flush == "step" else None
         self._open = True
-        self._step(0, observation=obs, user_acts=info.get("user_acts"), reward_breakdown=info.get("reward_breakdown"))
+        self._step(0, observation=obs, user_acts=info.get("user_acts"), reward_breakdown=info.get("reward_breakdown"),
+                   context={"user_fallback": info["user_fallback"]} if info.get("user_fallback") else None)
         self._idx, self._total = 1, 0.0
         return obs, info
 
@@ -109,7 +110,8 @@ class RecordEpisodes(gym.Wrapper):
             self._idx, action=action, action_format=info.get("action_format"),
             tool_calls=info.get("tool_calls") or None, observation=obs, tool_results=info.get("tool_results") or None,
             user_acts=info.get("user_acts") or None, reward=float(reward), reward_breakdown=info.get("reward_breakdown"),
-            judge_verdict=info.get("judge_verdict"), error=info.get("error"))
+            judge_verdict=info.get("judge_verdict"), error=info.get("error"),
+            context={"user_fallback": info["user_fallback"]} if info.get("user_fallback") else None)
         verdict = info.get("judge_verdict")
         if verdict:  # also in the verdicts table, where the judge inspector and agreement stats read
             per_step = getattr(self.env.unwrapped, "judge_mode", "episode") == "step"

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentgym.data.schema import domain
+
 
 def names_the_service(prompts: list[Any], completions: list[Any], agent_turns: list[list[str]],
                       services: list[list[str]], **kwargs: Any) -> list[float]:
@@ -14,6 +16,6 @@ def names_the_service(prompts: list[Any], completions: list[Any], agent_turns: l
     in minutes on a CPU — the learning test's reward, and a template for your own."""
     out = []
     for turns, svcs in zip(agent_turns, services, strict=True):
-        words = {s.split("_")[0].lower().rstrip("s") for s in svcs}
+        words = {domain(s).lower().rstrip("s") for s in svcs}
         out.append(sum(any(w in t.lower() for w in words) for t in turns) / max(len(turns), 1))
     return out

@@ -11,13 +11,15 @@ import time
 from collections import Counter
 from typing import Any
 
+from agentgym.data.schema import domain
 from agentgym.data.sgd import SGDCorpus
 from agentgym.data.tasks import Act
 from agentgym.normalize import text_key
 from agentgym.users.goal_user import UserModel, candidate_values, offerable_intents, static_candidates
-from agentgym.users.nlg import say_value
 from agentgym.users.nlu import find_values
+from agentgym.users.realism import TextAudit
 from agentgym.users.state import UserState
+from agentgym.users.wording import realized
 
 
 def _acts(turn: dict[str, Any]) -> list[Act]:
@@ -46,17 +48,23 @@ def distinct_2(texts: list[str]) -> float:
     return len(set(grams)) / len(grams) if grams else 0.0
 
 
-def realized(text: str, slot: str, value: str) -> bool:
-    """Is this value written in the text (in any of its usual forms)?"""
-    if value == "dontcare":
-        return True
-    if say_value(value).lower() in text.lower():
-        return True
-    return any(v == value for _, v, _, _ in find_values(text, {(slot, value): {value}}))
+def text_contradictions(text: str, task: Any, candidates: dict[tuple[str, str], set[str]],
+                        offered: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(slot, value) written in `text` that contradict the goal: the goal fixes the slot to another value,
+    the slot is not open to offers, and nobody offered that value in the dialogue."""
+    out = []
+    for slot, value, _, _ in find_values(text, candidates):
+        allowed = {text_key(v) for g in task.goal for s, v in g.informed if s == slot}
+        if not allowed or text_key(value) in allowed or (slot, text_key(value)) in offered:
+            continue
+        if any(slot in g.accepted for g in task.goal):
+            continue
+        out.append((slot, value))
+    return out
 
 
 def audit_user(model: UserModel, corpus: SGDCorpus, max_dialogues: int | None = None, seed: int = 0,
-               progress: bool = False, persona: Any = None) -> dict[str, float]:
+               progress: bool = False, persona: Any = None) -> dict[str, Any]:
     """Metrics of the simulator against the real users of `corpus` (see module docstring)."""
     import random
 
@@ -70,6 +78,7 @@ def audit_user(model: UserModel, corpus: SGDCorpus, max_dialogues: int | None = 
     latency: list[float] = []
     rng = random.Random(seed)
     model.nlg.add_services(corpus.services)
+    texts = TextAudit(model.domains, model.nlg.natural)
     dialogues = corpus.dialogues[:max_dialogues] if max_dialogues else corpus.dialogues
     tasks = corpus.tasks[: len(dialogues)]
     for task, dialogue in tqdm(list(zip(tasks, dialogues, strict=True)), desc="dialogues", disable=not progress):
@@ -80,6 +89,12 @@ def audit_user(model: UserModel, corpus: SGDCorpus, max_dialogues: int | None = 
         prev_user: list[str] = []
         service = task.services[0]
         understand_s = 0.0
+        doms = {domain(s) for s in task.services}
+        slots = {sl for s in task.services if s in corpus.services for sl in corpus.services[s].slots}
+        flags = {sl.name for s in task.services if s in corpus.services for sl in corpus.services[s].slots.values()
+                 if set(sl.possible_values) == {"True", "False"}}
+        said_sim: list[str] = []
+        said_human: list[str] = []
         for turn in dialogue["turns"]:
             gold = _acts(turn)
             if turn["speaker"] == "SYSTEM":
@@ -114,6 +129,13 @@ def audit_user(model: UserModel, corpus: SGDCorpus, max_dialogues: int | None = 
                     open_to_offers = any(slot in g.accepted for g in task.goal if g.service == svc_name)
                     if values[0] != "dontcare" and not open_to_offers and text_key(values[0]) not in allowed:
                         contradictions += 1
+            cand = candidate_values(static, rows[-50:])
+            offered = {(sl, text_key(v)) for _, r in rows for sl, v in r.items()} | {
+                (sl, text_key(v[0])) for _, _, sl, v in last_sys if v}
+            for side, words, earlier in (("sim", text, said_sim), ("human", turn["utterance"], said_human)):
+                texts.add(side, words, task_domains=doms, slots=slots, flags=flags, earlier=earlier, task_id=task.task_id,
+                          contradictions=len(text_contradictions(words, task, cand, offered)))
+                earlier.append(words)
             sim_texts.append(text)
             human_texts.append(turn["utterance"])
             state.observe_user(gold)
@@ -134,4 +156,5 @@ def audit_user(model: UserModel, corpus: SGDCorpus, max_dialogues: int | None = 
         "distinct_2_ratio": round(sim_d2 / human_d2, 4) if human_d2 else 0.0,
         "latency_ms_median": round(statistics.median(ms), 4) if ms else 0.0,
         "latency_ms_p90": round(sorted(ms)[int(0.9 * (len(ms) - 1))], 4) if ms else 0.0,
+        **texts.metrics(),
     }

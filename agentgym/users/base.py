@@ -15,6 +15,7 @@ class UserTurn:
     acts: list[Act] = field(default_factory=list)
     done: bool = False
     error: str | None = None  # an LLM user that could not answer (after retries) says why here
+    fallback: str | None = None  # an LLM wording failed its check (why); the template wording was used
 
     def acts_as_dicts(self) -> list[dict[str, Any]]:
         return [{"service": s, "act": a, "slot": sl, "values": list(v)} for s, a, sl, v in self.acts]

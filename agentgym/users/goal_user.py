@@ -20,9 +20,10 @@ from agentgym.users.agenda import AgendaPolicy, Persona
 from agentgym.users.base import UserContext, UserTurn
 from agentgym.users.nlg import TemplateNLG
 from agentgym.users.nlu import SystemNLU
+from agentgym.users.realism import DomainClassifier, natural_slot_phrases
 from agentgym.users.state import UserState
 
-MODEL_VERSION = 6
+MODEL_VERSION = 7
 _CLOSING = {"NEGATE", "THANK_YOU", "GOODBYE"}
 
 
@@ -34,15 +35,19 @@ class UserModel:
     policy: AgendaPolicy
     nlg: TemplateNLG
     fitted_on: str
+    domains: DomainClassifier  # which domain a user turn is about (the NLG's and the audit's reader)
 
     @classmethod
     def fit(cls, corpus: SGDCorpus) -> UserModel:
         dialogues = corpus.dialogues
+        domains = DomainClassifier.fit(dialogues)
+        natural = natural_slot_phrases(dialogues, corpus.services)
         return cls(
             SystemNLU.fit(dialogues, corpus.services),
             AgendaPolicy.fit(corpus.tasks, dialogues),
-            TemplateNLG.fit(dialogues, corpus.services),
+            TemplateNLG.fit(dialogues, corpus.services, domains, natural),
             f"{corpus.path} ({len(dialogues)} dialogues)",
+            domains,
         )
 
 
@@ -140,6 +145,7 @@ class GoalDrivenUser:
         self.stalled = 0
         self._mark: tuple[int, ...] = ()
         self._last_acts: list[Act] = []
+        self.known: set[str] = set()  # values said in the dialogue so far (the agent's text, tool results)
 
     def _services(self) -> dict[str, Any]:
         if self.services is None:
@@ -156,6 +162,7 @@ class GoalDrivenUser:
         self.rng = random.Random(zlib.crc32(f"{seed}|{task.task_id}".encode()))
         self.unclear, self.repeats, self.stalled = 0, {}, 0
         self._mark: tuple[int, ...] = ()
+        self.known = set()
         acts = self.model.policy.decide(self.state, self.rng, self.persona)
         return self._say(acts)
 
@@ -200,6 +207,7 @@ class GoalDrivenUser:
         sys_acts = self.model.nlu.parse(text[:2000], service, services, candidate_values(self._static, rows[-50:]),
                                         offerable_intents(state, service, services),
                                         [a for _, a, _, _ in self._last_acts]) if text.strip() else []
+        self.known |= {str(v) for _, row in rows for v in row.values()} | {v[0] for _, _, _, v in sys_acts if v}
         understood = [a for a in sys_acts if a[1] not in ("INFORM", "OFFER", "CONFIRM") or a[2]]
         if self.model.nlu.last_confidence < 0.3:  # below this the act classifier is guessing
             understood = []

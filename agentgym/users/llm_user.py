@@ -10,10 +10,11 @@ from typing import Any
 
 from agentgym.data.tasks import Task
 from agentgym.llm.client import LLM
+from agentgym.normalize import say_value
 from agentgym.users.agenda import Persona
 from agentgym.users.base import UserContext, UserTurn
 from agentgym.users.goal_user import GoalDrivenUser, load_user_model
-from agentgym.users.nlg import say_value
+from agentgym.users.wording import check_wording
 
 STOP = "###STOP###"
 
@@ -96,25 +97,50 @@ class HybridUser(GoalDrivenUser):
         super().__init__(**kwargs)
         self.llm = llm or LLM(temperature=0.7, max_tokens=60)
         self.llm_failures = 0
+        self.worded = self.fallbacks = 0
 
     def _say(self, acts: list[Any], prefix: str = "") -> UserTurn:
         turn = super()._say(acts, prefix)
-        described = "; ".join(
-            f"{a}({s.replace('_', ' ')}={say_value(v[0])})" if v and a == "INFORM" else f"{a}({s.replace('_', ' ')})" if s else a
-            for _, a, s, v in acts)
-        messages = [
-            {"role": "system", "content": "You write one short, natural message from a customer to a support agent. "
-                                          "Say exactly what the acts say; include every value verbatim. Output only the message."},
-            {"role": "user", "content": f"Acts: {described}\nExample wording: {turn.text}\nMessage:"},
-        ]
+        messages = realizer_messages(acts, turn.text)
         res = self.llm.complete(messages, role="user", seed=self.rng.randrange(2**31))
         if not res.ok:
             self.llm_failures += 1
             turn.error = res.error  # the template wording stands; the failure is reported
             return turn
-        text = (res.text or "").strip().strip('"')
-        from agentgym.users.audit import realized
+        return self.checked(turn, (res.text or "").strip().strip('"'), messages[0]["content"])
 
-        if text and all(realized(text, s, v[0]) for _, a, s, v in acts if a == "INFORM" and v):
+    def checked(self, turn: UserTurn, text: str, prompt: str, acts: list[Any] | None = None) -> UserTurn:
+        """`turn` worded as `text` when the wording passes `check_wording` (for `acts`, default: the turn's),
+        else as the template, saying why."""
+        assert self.state is not None
+        self.worded += 1
+        problems = check_wording(text, turn.acts if acts is None else acts, self.state.task, known=self.known, prompt=prompt,
+                                 candidates=self._static, classifier=self.model.domains)
+        if problems:
+            self.fallbacks += 1
+            turn.fallback = "; ".join(problems)
+        else:
             turn.text = text
         return turn
+
+    @property
+    def fallback_rate(self) -> float:
+        """Share of LLM wordings replaced by the template wording since this user was made."""
+        return self.fallbacks / self.worded if self.worded else 0.0
+
+
+def realizer_messages(acts: list[Any], example: str) -> list[dict[str, str]]:
+    """The hybrid user's prompt: the acts to say (values as a person says them) and the template wording."""
+    return [
+        {"role": "system", "content": "You write one short, natural message from a customer to a support agent. "
+                                      "Say exactly what the acts say; include every value verbatim. Output only the message."},
+        {"role": "user", "content": f"Acts: {describe_acts(acts)}\nExample wording: {example}\nMessage:"},
+    ]
+
+
+def describe_acts(acts: list[Any]) -> str:
+    """'INFORM(city=San Diego); REQUEST(phone number)': acts as the LLM reads them."""
+    return "; ".join(
+        f"{a}({s.replace('_', ' ')}={say_value(v[0])})" if v and a == "INFORM" else
+        f"{a}({v[0]})" if v and a == "INFORM_INTENT" else f"{a}({s.replace('_', ' ')})" if s else a
+        for _, a, s, v in acts)

@@ -1,9 +1,13 @@
 """Wording the user's acts: real SGD user utterances with the same acts, delexicalized with their
 annotated spans and refilled with this goal's values; generic sentences for act combinations
-never seen (services unseen in training included). Every value an act carries ends up in the text."""
+never seen (services unseen in training included). Every value an act carries ends up in the text.
+
+A template keeps the domain it was said in: a restaurant task is worded with restaurant users'
+sentences first, then with sentences the domain classifier finds neutral ("Yes, please."), never
+with another domain's ("Yes, please get that cab."). Slots are named the way users name them, or
+by their schema description, never by their schema name ("has vegetarian options")."""
 from __future__ import annotations
 
-import datetime as dt
 import random
 import re
 from collections import defaultdict
@@ -11,8 +15,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentgym.data.schema import Service
+from agentgym.data.schema import Service, domain
 from agentgym.data.tasks import Act
+from agentgym.normalize import say_value
+from agentgym.users.realism import NEUTRAL_P
 
 Signature = tuple[tuple[str, str], ...]
 _PLACEHOLDER = re.compile(r"\{([a-z0-9_]+)\}")
@@ -31,26 +37,6 @@ def signature(acts: Iterable[Act]) -> Signature:
     return tuple(sorted(out))
 
 
-def say_value(value: str) -> str:
-    """A canonical value as a person would write it ('2019-03-11' → 'March 11th', '18:30' → '6:30 pm')."""
-    m = re.fullmatch(r"(\d{1,2}):(\d{2})", value)
-    if m:
-        h, mi = int(m.group(1)), m.group(2)
-        return f"{h % 12 or 12}{':' + mi if mi != '00' else ''} {'pm' if h >= 12 else 'am'}"
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-        try:
-            d = dt.date.fromisoformat(value)
-            suffix = "th" if 11 <= d.day <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(d.day % 10, "th")
-            return f"{d.strftime('%B')} {d.day}{suffix}"
-        except ValueError:
-            return value
-    if value == "True":
-        return "yes"
-    if value == "False":
-        return "no"
-    return value
-
-
 _REQUEST_FORMS = ["What is the {w}?", "Can you tell me the {w}?", "Could you give me the {w}?", "What's the {w}?",
                   "I'd like to know the {w}.", "Do you know the {w}?"]
 _INTENT_FORMS = ["I'd like to {d}.", "Can you help me {d}?", "I want to {d}.", "Could you {d} for me?", "Please {d}.",
@@ -62,10 +48,18 @@ class TemplateNLG:
     templates: dict[Signature, list[str]] = field(default_factory=dict)
     intent_phrases: dict[str, str] = field(default_factory=dict)
     inform_frames: list[str] = field(default_factory=list)  # slot-agnostic "{X}, please."-style human frames
+    domains: dict[str, frozenset[str]] = field(default_factory=dict)  # template → domains real users said it in
+    neutral: frozenset[str] = frozenset()  # templates no domain claims (reusable in any domain)
+    slot_words: dict[str, str] = field(default_factory=dict)  # slot → how a person names it
+    natural: frozenset[str] = frozenset()  # multi-word slot names real users write as such
 
     @classmethod
-    def fit(cls, dialogues: Iterable[dict[str, Any]], services: dict[str, Service]) -> TemplateNLG:
+    def fit(cls, dialogues: Iterable[dict[str, Any]], services: dict[str, Service], classifier: Any = None,
+            natural: frozenset[str] = frozenset()) -> TemplateNLG:
+        """`classifier` (a `realism.DomainClassifier`) marks the templates any domain may reuse; without
+        one every template is neutral. `natural`: multi-word slot names real users write as such."""
         templates: dict[Signature, list[str]] = defaultdict(list)
+        doms: dict[str, set[str]] = defaultdict(set)
         for d in dialogues:
             for turn in d["turns"]:
                 if turn["speaker"] != "USER":
@@ -83,6 +77,7 @@ class TemplateNLG:
                     last = end
                 out.append(text[last:].replace("{", "(").replace("}", ")"))
                 templates[signature(acts)].append("".join(out))
+                doms["".join(out)] |= {domain(f["service"]) for f in turn["frames"]}
         phrases = {}
         for svc in services.values():
             for intent in svc.intents.values():
@@ -95,11 +90,23 @@ class TemplateNLG:
                 for t in texts:
                     slots_per_frame[t.replace("{" + sig[0][1] + "}", "{X}")].add(sig[0][1])
         frames = sorted(f for f, slots in slots_per_frame.items() if len(slots) >= 3 and f.count("{X}") == 1)
-        return cls({k: sorted(set(v)) for k, v in templates.items()}, phrases, frames)
+        texts = sorted(doms)
+        if classifier is None:
+            neutral = frozenset(texts)
+        else:
+            preds = classifier.predict([_PLACEHOLDER.sub("", t) for t in texts])
+            neutral = frozenset(t for t, (_, p) in zip(texts, preds, strict=True) if p < NEUTRAL_P)
+        nlg = cls({k: sorted(set(v)) for k, v in templates.items()}, phrases, [f for f in frames if f in neutral or not doms],
+                  {t: frozenset(v) for t, v in doms.items()}, neutral, natural=natural)
+        nlg.add_services(services)
+        return nlg
 
     def add_services(self, services: dict[str, Service]) -> None:
-        """Learn how to name the intents of services seen only now (for unseen-service fallbacks)."""
+        """Learn how to name the intents and slots of services seen only now (for unseen-service fallbacks)."""
         for svc in services.values():
+            for slot in svc.slots.values():
+                if slot.name not in self.slot_words:
+                    self.slot_words[slot.name] = _slot_words(slot.name, slot.description, self.natural)
             for intent in svc.intents.values():
                 if intent.name not in self.intent_phrases:
                     desc = intent.description.strip().rstrip(".")
@@ -108,10 +115,18 @@ class TemplateNLG:
     def _fill(self, template: str, values: dict[str, str]) -> str:
         return _PLACEHOLDER.sub(lambda m: say_value(values.get(m.group(1), m.group(0))), template)
 
+    def _pick(self, sig: Signature, dom: str) -> list[str]:
+        """Templates for `sig` fit for domain `dom`: its own users' first, else neutral ones."""
+        cands = self.templates.get(sig) or []
+        own = [t for t in cands if dom in self.domains.get(t, ())]
+        return own or [t for t in cands if t in self.neutral or t not in self.domains]
+
     def _generic(self, act: Act, rng: random.Random | None = None) -> str:
         rng = rng or random.Random(0)
         _, name, slot, values = act
-        words = slot.replace("_", " ")
+        words = self.slot_words.get(slot) or slot.replace("_", " ")
+        if name == "INFORM" and values and values[0] in ("True", "False"):
+            return f"I'd like that: {words}." if values[0] == "True" else f"I don't need that: {words}."
         if name == "INFORM_INTENT":
             intent = values[0] if values else ""
             return rng.choice(_INTENT_FORMS).format(d=self.intent_phrases.get(intent, intent))
@@ -139,7 +154,8 @@ class TemplateNLG:
             rest = [a for a in acts if not (a[1] == "INFORM" and a[3] and a[3][0] == "dontcare")]
             said = [self._generic(a, rng) for a in acts if a not in rest]
             return " ".join(([self.realize(rest, rng)] if rest else []) + said)
-        whole = self.templates.get(signature(acts))
+        dom = domain(acts[0][0]) if acts else ""
+        whole = self._pick(signature(acts), dom)
         if whole:
             return self._fill(rng.choice(whole), values)
         parts: list[str] = []
@@ -147,11 +163,24 @@ class TemplateNLG:
         informs = [a for a in acts if a[1] == "INFORM"]
         groups = [core, informs] if core and informs else [acts]
         for group in groups:
-            cands = self.templates.get(signature(group))
+            cands = self._pick(signature(group), dom)
             if cands and group:
                 parts.append(self._fill(rng.choice(cands), values))
                 continue
             for act in group:
-                single = self.templates.get(signature([act]))
+                single = self._pick(signature([act]), dom)
                 parts.append(self._fill(rng.choice(single), values) if single else self._generic(act, rng))
         return " ".join(p.strip() for p in parts if p.strip())
+
+
+_JARGON = re.compile(r"^(boolean flag indicating |boolean flag for |flag indicating |indicates |indicating )", re.I)
+
+
+def _slot_words(name: str, description: str, natural: frozenset[str]) -> str:
+    """How a person names a slot: its name when one word or when real users write it, else its description."""
+    spaced = name.replace("_", " ")
+    if "_" not in name or spaced in natural or not description.strip():
+        return spaced
+    desc = _JARGON.sub("", description.strip().rstrip("."))
+    desc = desc[:1].lower() + desc[1:]
+    return desc[4:] if desc.startswith("the ") else desc

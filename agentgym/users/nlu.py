@@ -6,7 +6,6 @@ the user can recognise (its goal, this episode's tool results, categorical value
 """
 from __future__ import annotations
 
-import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -17,53 +16,13 @@ import numpy as np
 
 from agentgym.data.schema import Service
 from agentgym.data.tasks import Act
+from agentgym.normalize import surface_forms
 from agentgym.users.state import SYSTEM_ACTS
 
 _NUMBER_WORDS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
 _NUM = re.compile(r"\b\d+(?:[.:]\d+)?\b")
 _WORD = re.compile(r"[a-z0-9']+")
 _VALUE_ACTS = ("OFFER", "CONFIRM", "INFORM")
-
-
-@lru_cache(maxsize=200_000)
-def surface_forms(value: str) -> tuple[str, ...]:
-    """Lower-case ways a canonical value is written: '18:30' → '6:30 pm', '2019-03-11' → 'march 11'."""
-    return tuple(_surface_forms(value))
-
-
-def _surface_forms(value: str) -> list[str]:
-    v = value.lower().strip()
-    forms = [v]
-    m = re.fullmatch(r"(\d{1,2}):(\d{2})", v)
-    if m:
-        h, mi = int(m.group(1)), m.group(2)
-        hh = h % 12 or 12
-        suf = "pm" if h >= 12 else "am"
-        forms += [f"{hh}:{mi} {suf}", f"{hh}:{mi}{suf}", f"{hh}:{mi}"]
-        if mi == "00":
-            forms += [f"{hh} {suf}", f"{hh}{suf}", f"{hh} o'clock"]
-        if mi == "30":
-            forms += [f"half past {hh}"]
-    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", v)
-    if m:
-        try:
-            d = dt.date.fromisoformat(v)
-            month = d.strftime("%B").lower()
-            suffix = "th" if 11 <= d.day <= 13 else {1: "st", 2: "nd", 3: "rd"}.get(d.day % 10, "th")
-            forms += [f"{month} {d.day}{suffix}", f"{month} {d.day}", f"{d.day}{suffix} of {month}", f"{d.day} {month}"]
-            delta = (d - dt.date(2019, 3, 1)).days
-            forms += {0: ["today", "tonight"], 1: ["tomorrow"], 2: ["day after tomorrow"]}.get(delta, [])
-            if 0 < delta < 7:
-                forms.append(d.strftime("%A").lower())
-        except ValueError:
-            pass
-    if v.isdigit() and int(v) < len(_NUMBER_WORDS):
-        forms.append(_NUMBER_WORDS[int(v)])
-    if re.fullmatch(r"\d+\.\d0", v):
-        forms.append(v[:-1])  # ratings: '4.50' is said '4.5'
-    if v in ("true", "false"):
-        forms = []
-    return [f for f in forms if f]
 
 
 def context_tokens(previous_user_acts: Iterable[str]) -> str:

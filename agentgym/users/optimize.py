@@ -1,0 +1,311 @@
+"""Optimizing the user simulator against real users: DSPy programs and the offline user's knobs.
+
+Fidelity of one generated turn (`fidelity`) reads it back the way the simulator reads text:
+values with the NLU's value finder, requested slots and the common act types by their words. It is
+the F1 of those acts against the real user's acts on that turn, minus penalties for a value the
+goal contradicts, a goal value disclosed before the real user disclosed it, and a turn that fails
+`check_wording` (echoed prompt, loop, invented number, another domain) — that one scores 0.
+
+`optimize_program` evaluates the unoptimized program and the optimized one on held-out dialogues
+(serially: llama.cpp in process is not thread-safe) and saves the optimized program with both
+scores; `tune_goal_user` grid-searches the offline user's persona knobs against the audit.
+"""
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentgym.data.sgd import SGDCorpus, load_sgd
+from agentgym.data.tasks import Act, Task
+from agentgym.normalize import text_key
+from agentgym.users.goal_user import static_candidates
+from agentgym.users.nlu import find_values
+from agentgym.users.wording import check_wording, realized
+
+OPTIMIZERS = ("none", "labeled", "knn", "bootstrap", "random-search", "mipro", "gepa")
+_REMOTE_ONLY = ("mipro", "gepa")  # instruction optimizers: they need a model that can write instructions
+_TYPE_WORDS = {"THANK_YOU": r"\bthank", "GOODBYE": r"\bbye\b|\bgoodbye\b", "AFFIRM": r"\b(yes|yeah|sure|correct|right)\b",
+               "NEGATE": r"\b(no|not|nope)\b"}
+
+
+@dataclass
+class Turn:
+    """One real user turn and what the metric needs to read a generated one back."""
+
+    task: Task
+    acts: list[Act]
+    said_by_now: set[str]  # goal slots the real user had disclosed up to and including this turn
+    candidates: dict[tuple[str, str], set[str]]
+    known: set[str]  # values said in the dialogue before this turn
+    text: str
+    history: list[tuple[str, str]] = field(default_factory=list)  # (speaker, text) before this turn
+
+
+def _readback(text: str, acts: list[Act], turn: Turn) -> set[tuple[str, ...]]:
+    low = text.lower()
+    out: set[tuple[str, ...]] = {("INFORM", s, text_key(v)) for s, v, _, _ in find_values(text, turn.candidates)}
+    out |= {("INFORM", s, text_key(v[0])) for _, a, s, v in acts if a == "INFORM" and v and realized(text, s, v[0])}
+    out |= {("REQUEST", s) for _, a, s, _ in turn.acts if a == "REQUEST" and any(
+        w in low for w in s.split("_") if len(w) > 3)}
+    out |= {(t,) for t, pat in _TYPE_WORDS.items() if re.search(pat, low)}
+    return out
+
+
+def _gold(acts: list[Act]) -> set[tuple[str, ...]]:
+    out: set[tuple[str, ...]] = set()
+    for _, a, s, v in acts:
+        if a == "INFORM" and v and v[0] != "dontcare":
+            out.add(("INFORM", s, text_key(v[0])))
+        elif a == "REQUEST":
+            out.add(("REQUEST", s))
+        elif a in _TYPE_WORDS:
+            out.add((a,))
+    return out
+
+
+def fidelity(text: str, turn: Turn) -> dict[str, float]:
+    """Score of `text` as this real user's turn (see the module docstring), with its parts."""
+    problems = check_wording(text, [], turn.task, known=turn.known | {v[0] for _, _, _, v in turn.acts if v})
+    gold, pred = _gold(turn.acts), _readback(text, turn.acts, turn)
+    tp = len(gold & pred)
+    f1 = 1.0 if not gold and not pred else 2 * tp / (len(gold) + len(pred)) if gold or pred else 1.0
+    informed = {(s, text_key(v)) for g in turn.task.goal for s, v in g.informed}
+    early = any(p[0] == "INFORM" and (p[1], p[2]) in informed and p[1] not in turn.said_by_now for p in pred)
+    contradiction = any(p[0] == "INFORM" and p[1] in {s for s, _ in informed} and (p[1], p[2]) not in informed
+                        and p[2] not in {text_key(k) for k in turn.known} for p in pred)
+    broken = bool(problems)
+    score = 0.0 if broken else max(0.0, f1 - 0.25 * early - 0.25 * contradiction)
+    return {"score": score, "f1": f1, "early": float(early), "contradiction": float(contradiction), "check_failed": float(broken)}
+
+
+def real_turns(corpus: SGDCorpus, max_turns: int, seed: int = 0, skip: int = 0) -> list[Turn]:
+    """Real user turns with their context, in dialogue order, from a seeded sample of dialogues."""
+    import random
+
+    order = list(range(len(corpus.dialogues)))
+    random.Random(seed).shuffle(order)
+    out: list[Turn] = []
+    for i in order[skip:]:
+        task, dialogue = corpus.tasks[i], corpus.dialogues[i]
+        static = static_candidates(task, corpus.services)
+        said: set[str] = set()
+        known: set[str] = set()
+        history: list[tuple[str, str]] = []
+        for t in dialogue["turns"]:
+            acts = [(f["service"], a["act"], a.get("slot", ""), tuple(a.get("canonical_values") or a.get("values") or ()))
+                    for f in t["frames"] for a in f["actions"]]
+            if t["speaker"] == "SYSTEM":
+                known |= {v[0] for _, _, _, v in acts if v}
+                known |= {str(v) for f in t["frames"] for r in f.get("service_results") or [] for v in r.values()}
+                history.append(("Agent", t["utterance"]))
+                continue
+            said |= {s for _, a, s, v in acts if a == "INFORM" and v}
+            out.append(Turn(task, acts, set(said), static, set(known), t["utterance"], list(history)))
+            history.append(("Customer", t["utterance"]))
+            if len(out) >= max_turns:
+                return out
+    return out
+
+
+def examples(turns: list[Turn], kind: str) -> list[Any]:
+    """DSPy examples (inputs + the real message) for `turns`; `example.turn_id` indexes `turns`."""
+    import dspy
+
+    from agentgym.users.dspy_user import history_text
+    from agentgym.users.llm_user import describe_acts, goal_text
+
+    out = []
+    for i, t in enumerate(turns):
+        ex = dspy.Example(acts=describe_acts(t.acts), goal=goal_text(t.task), history=history_text(t.history),
+                          message=t.text, turn_id=i)
+        out.append(ex.with_inputs("acts", "goal", "history") if kind == "realizer" else ex.with_inputs("goal", "history"))
+    return out
+
+
+@dataclass
+class Scores:
+    """Per-turn fidelity of one program on held-out turns."""
+
+    per_turn: list[float] = field(default_factory=list)
+    check_failed: list[float] = field(default_factory=list)
+    f1: list[float] = field(default_factory=list)
+
+    def summary(self) -> dict[str, float]:
+        m, lo, hi = mean_ci(self.per_turn)
+        return {"fidelity": round(m, 4), "fidelity_ci_low": round(lo, 4), "fidelity_ci_high": round(hi, 4),
+                "readback_f1": round(statistics.fmean(self.f1), 4) if self.f1 else 0.0,
+                "fallback_rate": round(statistics.fmean(self.check_failed), 4) if self.check_failed else 0.0,
+                "turns": len(self.per_turn)}
+
+
+def mean_ci(xs: list[float], z: float = 1.96) -> tuple[float, float, float]:
+    """Mean with a normal-approximation 95% interval (turn-level scores, n ≥ 30 in practice)."""
+    if not xs:
+        return 0.0, 0.0, 0.0
+    m = statistics.fmean(xs)
+    if len(xs) < 2:
+        return m, m, m
+    half = z * statistics.stdev(xs) / math.sqrt(len(xs))
+    return m, m - half, m + half
+
+
+def evaluate_program(program: Any, exs: list[Any], turns: list[Turn], lm: Any, progress: bool = False,
+                     desc: str = "evaluating") -> Scores:
+    """Serial evaluation (never threads: llama.cpp in process is not thread-safe)."""
+    import dspy
+    from tqdm.auto import tqdm
+
+    from agentgym.users.dspy_user import OneFieldAdapter
+
+    scores = Scores()
+    with dspy.context(lm=lm, adapter=OneFieldAdapter()):
+        for ex in tqdm(exs, desc=desc, disable=not progress, leave=False):
+            try:
+                text = program(**ex.inputs()).message
+            except Exception:  # noqa: BLE001 - a failed generation scores 0 like a failed check
+                text = ""
+            f = fidelity(text, turns[ex.turn_id])
+            scores.per_turn.append(f["score"])
+            scores.check_failed.append(f["check_failed"])
+            scores.f1.append(f["f1"])
+    return scores
+
+
+def _metric(turns: list[Turn]) -> Any:
+    def metric(example: Any, pred: Any, trace: Any = None, pred_name: Any = None, pred_trace: Any = None) -> Any:
+        f = fidelity(getattr(pred, "message", "") or "", turns[example.turn_id])
+        if pred_name is not None or pred_trace is not None:  # GEPA asks for feedback it can reflect on
+            import dspy
+
+            why = "fails the wording check" if f["check_failed"] else f"read-back F1 {f['f1']:.2f}" + (
+                ", discloses a goal value early" if f["early"] else "") + (", contradicts the goal" if f["contradiction"] else "")
+            return dspy.Prediction(score=f["score"], feedback=f"The real customer said: {example.message!r}. This turn {why}.")
+        return f["score"] >= 0.75 if trace is not None else f["score"]
+    return metric
+
+
+def _tfidf_embedder(texts: list[str]) -> Any:
+    import dspy
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit(texts)
+    return dspy.Embedder(lambda batch: vec.transform(batch).toarray())
+
+
+def check_optimizer(optimizer: str, model: str | None) -> None:
+    """Refuse, before any compute, an optimizer that does not exist or cannot run with this model."""
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"Unknown optimizer {optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}.")
+    if optimizer in _REMOTE_ONLY and (model is None or model.startswith("local/")):
+        raise ValueError(f"--optimizer {optimizer} rewrites instructions and needs a capable model: pass --model "
+                         "(any litellm string, e.g. openai/gpt-4o-mini). Offline, use labeled, knn, bootstrap or random-search.")
+
+
+def compile_program(optimizer: str, program: Any, trainset: list[Any], turns: list[Turn], budget: int, model: str | None,
+                    lm: Any, seed: int = 0) -> Any:
+    """`program` optimized by `optimizer` on `trainset` (budget: demos, or candidate programs for searches)."""
+    import dspy
+
+    from agentgym.users.dspy_user import OneFieldAdapter
+
+    check_optimizer(optimizer, model)
+    metric = _metric(turns)
+    with dspy.context(lm=lm, adapter=OneFieldAdapter()):
+        if optimizer == "none":
+            return program
+        if optimizer == "labeled":
+            return dspy.LabeledFewShot(k=budget).compile(program, trainset=trainset, sample=True)
+        if optimizer == "knn":
+            texts = [" | ".join(str(ex.inputs()[k]) for k in ex.inputs().keys()) for ex in trainset]
+            return dspy.KNNFewShot(k=budget, trainset=trainset, vectorizer=_tfidf_embedder(texts)).compile(program)
+        if optimizer == "bootstrap":
+            return dspy.BootstrapFewShot(metric=metric, max_bootstrapped_demos=budget, max_labeled_demos=budget,
+                                         max_rounds=1).compile(program, trainset=trainset)
+        if optimizer == "random-search":
+            return dspy.BootstrapFewShotWithRandomSearch(
+                metric=metric, max_bootstrapped_demos=min(budget, 4), max_labeled_demos=min(budget, 4),
+                num_candidate_programs=budget, num_threads=1).compile(program, trainset=trainset)
+        strong = dspy.LM(model, cache=False)
+        if optimizer == "mipro":
+            return dspy.MIPROv2(metric=metric, prompt_model=strong, task_model=lm, auto="light", num_threads=1,
+                                seed=seed).compile(program, trainset=trainset)
+        return dspy.GEPA(metric=metric, auto="light", reflection_lm=strong, num_threads=1, seed=seed).compile(
+            program, trainset=trainset)
+
+
+def optimize_program(*, data_dir: str | None = None, split: str = "dev", train_split: str = "train", kind: str = "realizer",
+                     optimizer: str = "labeled", model: str | None = None, budget: int = 4, train_turns: int = 40,
+                     eval_turns: int = 60, out: str | Path = "program.json", seed: int = 0,
+                     progress: bool = True) -> dict[str, Any]:
+    """Optimize a user program on `train_split` turns, score before/after on held-out `split` turns, save it.
+
+    Returns the scores (fidelity with its interval, read-back F1, wording-check fallback rate) of the
+    unoptimized and optimized programs, their paired difference with its interval, and the saved path.
+    An optimizer that fails mid-way keeps the best program so far (the unoptimized one) and says so."""
+    from agentgym.users.dspy_user import AgentgymLM, UserProgram, save_program
+
+    if budget < 1:
+        raise ValueError(f"--budget must be at least 1 (demos, or candidate programs for random-search), got {budget}.")
+    check_optimizer(optimizer, model)
+    train_corpus, eval_corpus = load_sgd(data_dir, train_split), load_sgd(data_dir, split)
+    train = real_turns(train_corpus, train_turns, seed)
+    held = real_turns(eval_corpus, eval_turns, seed + 1)
+    trainset, heldset = examples(train, kind), examples(held, kind)
+    lm = AgentgymLM(model)
+    base = UserProgram(kind)
+    before = evaluate_program(base, heldset, held, lm, progress, "unoptimized")
+    error = None
+    try:
+        tuned = compile_program(optimizer, UserProgram(kind), trainset, train, budget, model, lm, seed)
+    except Exception as e:  # noqa: BLE001 - keep the best program so far and say so
+        tuned, error = base, f"{type(e).__name__}: {e}"
+    after = evaluate_program(tuned, heldset, held, lm, progress, "optimized") if error is None else before
+    diffs = [a - b for a, b in zip(after.per_turn, before.per_turn, strict=True)]
+    d, lo, hi = mean_ci(diffs)
+    result = {"kind": kind, "optimizer": optimizer, "model": lm.llm.model, "budget": budget, "train_turns": len(train),
+              "eval_turns": len(held), "before": before.summary(), "after": after.summary(),
+              "difference": {"fidelity": round(d, 4), "ci_low": round(lo, 4), "ci_high": round(hi, 4)},
+              "error": error, "kept": "unoptimized (the optimizer failed)" if error else optimizer}
+    result["out"] = str(save_program(tuned, out, **{k: v for k, v in result.items() if k != "out"}))
+    return result
+
+
+# ---- the offline user's knobs ----------------------------------------------------------------
+KNOB_GRID: dict[str, list[Any]] = {"verbosity": [0.0, 0.2], "extra_slots": [0.0, 0.2], "dontcare_unknown": [True, False]}
+
+
+def tune_goal_user(*, data_dir: str | None = None, split: str = "dev", train_split: str = "train",
+                   max_dialogues: int | None = 100, grid: dict[str, list[Any]] | None = None, out: str | Path = "persona.json",
+                   seed: int = 0, progress: bool = True) -> dict[str, Any]:
+    """Grid-search the goal user's persona knobs for the best act F1 on held-out dialogues (ties: type F1);
+    save the winner as JSON (`Persona(**json.load(...))`)."""
+    import itertools
+    import json
+
+    from tqdm.auto import tqdm
+
+    from agentgym.users.agenda import Persona
+    from agentgym.users.audit import audit_user
+    from agentgym.users.goal_user import load_user_model
+
+    grid = grid or KNOB_GRID
+    unknown = set(grid) - set(asdict(Persona()))
+    if unknown:
+        raise ValueError(f"Unknown persona knob(s) {sorted(unknown)}; knobs: {', '.join(asdict(Persona()))}.")
+    model, corpus = load_user_model(data_dir, train_split), load_sgd(data_dir, split)
+    rows = []
+    combos = list(itertools.product(*grid.values()))
+    for combo in tqdm(combos, desc="personas", disable=not progress):
+        persona = Persona(**dict(zip(grid, combo, strict=True)))
+        m = audit_user(model, corpus, max_dialogues=max_dialogues, seed=seed, persona=persona)
+        rows.append({**asdict(persona), "user_act_f1": m["user_act_f1"], "user_act_type_f1": m["user_act_type_f1"],
+                     "off_domain_rate_sim": m["off_domain_rate_sim"]})
+    best = max(rows, key=lambda r: (r["user_act_f1"], r["user_act_type_f1"]))
+    persona = {k: best[k] for k in asdict(Persona())}
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text(json.dumps({"persona": persona, "scores": best, "grid": rows}, indent=1))
+    return {"best": best, "grid": rows, "out": str(out)}

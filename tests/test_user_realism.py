@@ -1,0 +1,100 @@
+"""The simulated user read as text: one source of value meaning, the realism audit, the wording check."""
+import json
+
+import pytest
+
+from agentgym.data import load_sgd
+from agentgym.data.schema import domain
+from agentgym.normalize import canonical, say_value, surface_forms
+from agentgym.reward import told
+from agentgym.users import load_user_model
+from agentgym.users.audit import audit_user
+from agentgym.users.optimize import fidelity, real_turns
+from agentgym.users.realism import degenerate, slot_leaks
+from agentgym.users.wording import check_wording
+
+
+@pytest.fixture(scope="module")
+def model():
+    return load_user_model()
+
+
+@pytest.fixture(scope="module")
+def dev():
+    return load_sgd(split="dev")
+
+
+def test_what_the_user_says_reads_back_to_the_same_value_and_the_reward_credits_every_form():
+    for kind, value in [("time", "18:30"), ("time", "09:00"), ("date", "2019-03-02"), ("date", "2019-03-11")]:
+        spoken = say_value(value)
+        assert spoken.lower() in surface_forms(value)
+        assert canonical(kind, spoken) == value
+        for form in surface_forms(value):
+            assert told(kind, "slot", value, f"it is {form}, see you")
+    assert told("date", "date", "2019-03-02", "booked for tomorrow")  # the user understood it; now the reward does too
+
+
+def test_the_audit_reads_text_with_a_human_baseline_for_every_rate(model, dev):
+    m = audit_user(model, dev, max_dialogues=60)
+    for rate in ("off_domain_rate", "slot_name_leak_rate", "text_contradiction_rate", "repeat_rate", "degenerate_rate"):
+        assert 0.0 <= m[f"{rate}_sim"] <= 1.0 and 0.0 <= m[f"{rate}_human"] <= 1.0
+    assert m["off_domain_rate_sim"] <= m["off_domain_rate_human"] + 0.005
+    assert m["slot_name_leak_rate_sim"] <= 0.01
+    assert sum(m["length_hist"]["sim"]) == sum(m["length_hist"]["human"]) == m["user_turns"]
+    json.dumps(m)
+
+
+def test_wording_without_the_domain_filter_goes_off_topic_and_the_audit_sees_it(model, dev):
+    import copy
+
+    blind = copy.deepcopy(model)
+    blind.nlg.domains = {}  # every template usable in every domain: the simulator before this check existed
+    on, off = audit_user(model, dev, max_dialogues=60), audit_user(blind, dev, max_dialogues=60)
+    assert off["off_domain_rate_sim"] > on["off_domain_rate_sim"]
+
+
+def test_a_task_is_worded_with_its_own_domain_or_neutral_sentences(model):
+    import random
+
+    nlg = model.nlg
+    rng = random.Random(0)
+    for _ in range(50):
+        text = nlg.realize([("Restaurants_1", "AFFIRM_INTENT", "", ())], rng)
+        claimed = {d for t, ds in nlg.domains.items() if t == text for d in ds}
+        assert not claimed or "Restaurants" in claimed or text in nlg.neutral
+
+
+def test_slot_names_are_leaks_only_where_people_never_write_them(model):
+    natural = model.nlg.natural
+    veg = ["has_vegetarian_options"]
+    assert slot_leaks("What's the has vegetarian options?", veg, natural, veg) == veg
+    assert slot_leaks("Does it have vegetarian options?", veg, natural, veg) == []
+    assert slot_leaks("Set phone_number to 5", ["phone_number"], natural) == ["phone_number"]
+    assert slot_leaks("What is the phone number?", ["phone_number"], natural) == []
+    assert "has vegetarian options" not in model.nlg.slot_words["has_vegetarian_options"]
+
+
+def test_the_wording_check_catches_what_small_models_write(model, dev):
+    task = next(t for t in dev.tasks if any(domain(s) == "Hotels" for s in t.services))
+    svc = next(s for s in task.services if domain(s) == "Hotels")
+    city = next((v for g in task.goal for s, v in g.informed if "city" in s or "location" in s), "San Diego")
+    acts = [(svc, "INFORM", "location", (city,))]
+    persona = "You are friendly and professional and always polite."
+    assert check_wording(f"I'm heading to {city}.", acts, task, prompt=persona) == []
+    assert "echoes the prompt" in check_wording(f"Acts: I'm heading to {city}.", acts, task)
+    assert "echoes the prompt" in check_wording(f"You are friendly and professional and always polite, {city}.", acts, task,
+                                                prompt=persona)
+    assert any(p.startswith("invents") for p in check_wording(f"{city}. The nightly cost is $24.99", acts, task))
+    assert "repeats itself" in check_wording(f"{city} SURROUNDER SURROUNDER SURROUNDER", acts, task)
+    assert any(p.startswith("drops") for p in check_wording("I'm heading out.", acts, task))
+    assert any(p.startswith("about") for p in check_wording(f"I want to see a movie in {city}, what films are playing?",
+                                                            acts, task, classifier=model.domains))
+    assert degenerate("no no no") and not degenerate("no, not that one")
+
+
+def test_fidelity_scores_real_turns_above_broken_ones(dev):
+    turns = real_turns(dev, 80)
+    human = sum(fidelity(t.text, t)["score"] for t in turns) / len(turns)
+    junk = sum(fidelity("Message: SURROUNDER SURROUNDER SURROUNDER", t)["score"] for t in turns) / len(turns)
+    empty = sum(fidelity("", t)["score"] for t in turns) / len(turns)
+    assert human > 0.5 and junk == 0.0 and empty == 0.0
