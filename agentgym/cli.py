@@ -70,7 +70,19 @@ def _eval_user(args: argparse.Namespace) -> int:
     model = load_user_model(train_dir, args.train_split)
     corpus = load_sgd(args.data_dir, args.split)
     metrics: dict[str, object] = {"fitted_on": model.fitted_on, "evaluated_on": f"{corpus.path}"}
-    metrics.update(audit_user(model, corpus, max_dialogues=args.max_dialogues, seed=args.seed, progress=not args.quiet))
+    realize = None
+    if args.user == "hybrid":
+        from agentgym.llm import LLM
+        from agentgym.users.llm_user import hybrid_realizer
+
+        realize = hybrid_realizer(LLM(args.user_llm, temperature=0.7, max_tokens=60), args.seed)
+    elif args.user == "dspy":
+        from agentgym.users.dspy_user import AgentgymLM, load_program, program_realizer
+
+        realize = program_realizer(load_program(args.user_program)[0], AgentgymLM(args.user_llm))
+    metrics["user"] = args.user
+    metrics.update(audit_user(model, corpus, max_dialogues=args.max_dialogues, seed=args.seed, progress=not args.quiet,
+                              realize=realize))
     if args.agent_episodes:
         for user in ("goal", "replay"):
             env = gym.make("agentgym/SGD-v0", data_dir=args.data_dir, split=args.split, user=user, user_train_dir=train_dir)
@@ -98,7 +110,7 @@ def _optimize_user(args: argparse.Namespace) -> int:
     if args.target == "goal":
         res = tune_goal_user(data_dir=args.data_dir, split=args.split, train_split=args.train_split,
                              max_dialogues=args.eval_turns, out=args.out, seed=args.seed, progress=not args.quiet)
-        _print_metrics({"best": json.dumps({k: v for k, v in res["best"].items()}), "out": res["out"]}, args.json)
+        _print_metrics({"best": json.dumps(res["best"]), "settings_tried": len(res["grid"]), "out": res["out"]}, args.json)
         return 0
     res = optimize_program(data_dir=args.data_dir, split=args.split, train_split=args.train_split, kind=args.target,
                            optimizer=args.optimizer, model=args.model, budget=args.budget, train_turns=args.train_turns,
@@ -303,6 +315,11 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--agent-episodes", type=int, default=200,
                     help="also play the scripted agent against this user and trace replay (0: skip)")
     ev.add_argument("--figure", default=None, help="write the text-realism figure (plotly HTML) here")
+    ev.add_argument("--user", choices=["goal", "hybrid", "dspy"], default="goal",
+                    help="whose words to audit: the template wording (goal), or an LLM wording of the same acts, checked "
+                         "and replaced like in the env (hybrid: --user-llm; dspy: --user-program); reports llm_fallback_rate")
+    ev.add_argument("--user-program", default=None, help="program.json for --user dspy (default: the shipped program)")
+    ev.add_argument("--user-llm", default=None, help="litellm model string for --user hybrid/dspy (default: the local model)")
     _add_output_args(ev)
     ev.set_defaults(func=_eval_user)
 

@@ -3,6 +3,7 @@
     env = gym.make("agentgym/SGD-v0")                           # embedded SGD sample, dev split
     env = gym.make("agentgym/SGD-v0", task_id="1_00000")        # one task (tau2's gym style)
     env = gym.make("agentgym/SGD-v0", domain="Restaurants")     # tasks that use a service of this domain
+    env = gym.make("agentgym/SGD-v0", user="dspy", user_program="program.json")  # an optimized DSPy user
 
 Action space
     Free text (`Utterance`): a message to the user, a tool call (JSON, `Tool(a='x')`, an OpenAI

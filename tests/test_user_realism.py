@@ -98,3 +98,45 @@ def test_fidelity_scores_real_turns_above_broken_ones(dev):
     junk = sum(fidelity("Message: SURROUNDER SURROUNDER SURROUNDER", t)["score"] for t in turns) / len(turns)
     empty = sum(fidelity("", t)["score"] for t in turns) / len(turns)
     assert human > 0.5 and junk == 0.0 and empty == 0.0
+
+
+def test_llm_wordings_that_fail_the_check_are_replaced_in_the_audit_and_counted(model, dev):
+    template_only = audit_user(model, dev, max_dialogues=15)
+    looping = audit_user(model, dev, max_dialogues=15, realize=lambda acts, task, history, template: "Acts: SURROUNDER " * 3)
+    assert looping["llm_fallback_rate"] == 1.0 and looping["llm_worded_turns"] == template_only["user_turns"]
+    assert looping["degenerate_rate_sim"] == template_only["degenerate_rate_sim"]  # the agent never saw the loop
+    echo = audit_user(model, dev, max_dialogues=15, realize=lambda acts, task, history, template: template)
+    assert echo["llm_fallback_rate"] <= 0.05  # the check rarely refuses a human-style wording
+
+
+def test_an_llm_user_that_loops_or_echoes_its_prompt_is_replaced_by_the_offline_users_turn(tmp_path):
+    from fake_llm_server import FakeLLMServer
+
+    from agentgym import SGDEnv
+
+    with FakeLLMServer(["ok:Goal: SURROUNDER SURROUNDER SURROUNDER", "ok:Hi, I need some help please."]) as srv:
+        env = SGDEnv(user="llm", user_llm="openai/gpt-4o-mini", max_turns=3,
+                     user_llm_args={"api_base": srv.api_base, "api_key": "x", "cache": tmp_path / "u.sqlite"})
+        obs, info = env.reset(seed=0)
+        assert "repeats itself" in info["user_fallback"] and "SURROUNDER" not in obs and obs.startswith("user: ")
+        assert info["user_acts"] and not info["unscored"]  # the offline user's turn, with its acts
+        obs, r, term, trunc, info = env.step("Hello, how can I help?")
+        assert info["user_fallback"] is None and "I need some help" in obs
+    assert env.user.fallback_rate == 0.5
+
+
+def test_the_offline_users_knobs_are_tuned_against_the_audit_saved_and_played(tmp_path):
+    import gymnasium as gym
+
+    from agentgym.users.optimize import tune_goal_user, tuned_user
+
+    out = tmp_path / "knobs.json"
+    res = tune_goal_user(max_dialogues=10, grid={"upfront_threshold": [0.0, 0.5, 1.01]}, out=out, progress=False)
+    f1 = {r["upfront_threshold"]: r["user_act_f1"] for r in res["grid"]}
+    assert len(set(f1.values())) > 1  # the knob matters to the audit
+    assert res["best"]["user_act_f1"] == max(f1.values())
+    env = gym.make("agentgym/SGD-v0", user=tuned_user(out))
+    env.reset(seed=0)
+    assert env.unwrapped.user.model.policy.upfront_threshold == res["best"]["upfront_threshold"]
+    with pytest.raises(ValueError, match="Unknown knob"):
+        tune_goal_user(grid={"patiense": [1]}, out=out)

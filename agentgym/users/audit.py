@@ -19,7 +19,7 @@ from agentgym.users.goal_user import UserModel, candidate_values, offerable_inte
 from agentgym.users.nlu import find_values
 from agentgym.users.realism import TextAudit
 from agentgym.users.state import UserState
-from agentgym.users.wording import realized
+from agentgym.users.wording import check_wording, realized
 
 
 def _acts(turn: dict[str, Any]) -> list[Act]:
@@ -64,15 +64,20 @@ def text_contradictions(text: str, task: Any, candidates: dict[tuple[str, str], 
 
 
 def audit_user(model: UserModel, corpus: SGDCorpus, max_dialogues: int | None = None, seed: int = 0,
-               progress: bool = False, persona: Any = None) -> dict[str, Any]:
-    """Metrics of the simulator against the real users of `corpus` (see module docstring)."""
+               progress: bool = False, persona: Any = None, realize: Any = None) -> dict[str, Any]:
+    """Metrics of the simulator against the real users of `corpus` (see module docstring).
+
+    realize: an LLM wording of the user's acts, `realize(acts, task, history, template) -> str | None`
+    (`llm_user.hybrid_realizer`, `dspy_user.program_realizer`; None: the call failed). Each wording is
+    checked as the env checks it (`wording.check_wording`) and replaced by the template when it fails;
+    the text metrics read what would have been shown, and `llm_fallback_rate` says how often."""
     import random
 
     from tqdm.auto import tqdm
 
     nlu_pairs, nlu_types = _F1(), _F1()
     user_acts, user_types = _F1(), _F1()
-    informs = realized_n = contradictions = turns = 0
+    informs = realized_n = contradictions = turns = llm_turns = llm_fallbacks = 0
     sim_texts: list[str] = []
     human_texts: list[str] = []
     latency: list[float] = []
@@ -95,9 +100,11 @@ def audit_user(model: UserModel, corpus: SGDCorpus, max_dialogues: int | None = 
                  if set(sl.possible_values) == {"True", "False"}}
         said_sim: list[str] = []
         said_human: list[str] = []
+        history: list[tuple[str, str]] = []
         for turn in dialogue["turns"]:
             gold = _acts(turn)
             if turn["speaker"] == "SYSTEM":
+                history.append(("Agent", turn["utterance"]))
                 calls = [f for f in turn["frames"] if f.get("service_call")]
                 for f in calls:
                     rows.extend((f["service"], r) for r in f.get("service_results") or [])
@@ -117,6 +124,16 @@ def audit_user(model: UserModel, corpus: SGDCorpus, max_dialogues: int | None = 
             pred = model.policy.decide(state, rng, persona)
             text = model.nlg.realize(pred, rng)
             latency.append(understand_s + time.perf_counter() - t0)  # a user turn = read the agent + decide + word it
+            if realize is not None:
+                worded = realize(pred, task, history, text)
+                llm_turns += 1
+                known = {str(v) for _, r in rows for v in r.values()} | {v[0] for _, _, _, v in last_sys if v}
+                if worded is None or check_wording(worded, pred, task, known=known, candidates=candidate_values(static, rows[-50:]),
+                                                   classifier=model.domains):
+                    llm_fallbacks += 1
+                else:
+                    text = worded
+            history.append(("Customer", turn["utterance"]))
             turns += 1
             user_acts.add(Counter((a, s, text_key(v[0]) if v else "") for _, a, s, v in pred),
                           Counter((a, s, text_key(v[0]) if v else "") for _, a, s, v in gold))
@@ -156,5 +173,7 @@ def audit_user(model: UserModel, corpus: SGDCorpus, max_dialogues: int | None = 
         "distinct_2_ratio": round(sim_d2 / human_d2, 4) if human_d2 else 0.0,
         "latency_ms_median": round(statistics.median(ms), 4) if ms else 0.0,
         "latency_ms_p90": round(sorted(ms)[int(0.9 * (len(ms) - 1))], 4) if ms else 0.0,
+        **({"llm_worded_turns": llm_turns, "llm_fallback_rate": round(llm_fallbacks / llm_turns, 4) if llm_turns else 0.0}
+           if realize is not None else {}),
         **texts.metrics(),
     }

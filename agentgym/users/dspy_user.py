@@ -100,6 +100,10 @@ class OneFieldAdapter(dspy.Adapter):
         return {name: first.strip().strip('"')}
 
 
+class LLMCallFailed(RuntimeError):
+    """The model did not answer after the client's retries."""
+
+
 class AgentgymLM(dspy.BaseLM):
     """A DSPy LM over agentgym's LLM client (`model`: any litellm string, or None for the local model)."""
 
@@ -115,6 +119,8 @@ class AgentgymLM(dspy.BaseLM):
             overrides["seed"] = int(kwargs["rollout_id"]) + 1
         res = self.llm.complete(msgs, role="user", **overrides)
         self.calls += 1
+        if not res.ok:  # after the client's retries: the user reports it and the template wording stands
+            raise LLMCallFailed(res.error or "no text")
         return {"model": self.llm.model, "choices": [{"message": {"role": "assistant", "content": res.text or ""},
                                                       "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": res.prompt_tokens, "completion_tokens": res.completion_tokens,
@@ -122,7 +128,11 @@ class AgentgymLM(dspy.BaseLM):
 
 
 class UserProgram(dspy.Module):
-    """The user's words as a DSPy program (`kind`: 'realizer' or 'user')."""
+    """The user's words as a DSPy program (`kind`: 'realizer' or 'user').
+
+    With a `knn_pool` (the `knn` optimizer) each call's demos are the `knn_k` pool examples nearest to
+    its inputs (DSPy's `KNN` over TF-IDF vectors) — KNNFewShot's retrieval, kept in the saved program
+    (DSPy's own KNNFewShot replaces `forward` and cannot be saved)."""
 
     def __init__(self, kind: str = "realizer") -> None:
         super().__init__()
@@ -130,10 +140,27 @@ class UserProgram(dspy.Module):
             raise ValueError(f"Unknown user program kind {kind!r}; kinds: {', '.join(KINDS)}.")
         self.kind = kind
         self.speak = dspy.Predict(SIGNATURES[kind])
+        self.knn_pool: list[dict[str, Any]] = []
+        self.knn_k = 0
+        self._knn: Any = None
 
     def forward(self, **inputs: Any) -> Any:
         names = SIGNATURES[self.kind].input_fields
-        return self.speak(**{k: v for k, v in inputs.items() if k in names})
+        inputs = {k: v for k, v in inputs.items() if k in names}
+        if self.knn_pool and self.knn_k:
+            return self.speak(**inputs, demos=self._nearest(inputs))
+        return self.speak(**inputs)
+
+    def _nearest(self, inputs: dict[str, Any]) -> list[Any]:
+        if self._knn is None:
+            from sklearn.feature_extraction.text import TfidfVectorizer
+
+            names = list(SIGNATURES[self.kind].input_fields)
+            pool = [dspy.Example(**ex).with_inputs(*names) for ex in self.knn_pool]
+            texts = [" | ".join(f"{k}: {ex[k]}" for k in names) for ex in pool]
+            vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit(texts)
+            self._knn = dspy.KNN(self.knn_k, pool, vectorizer=dspy.Embedder(lambda b: vec.transform(b).toarray()))
+        return self._knn(**inputs)
 
 
 def save_program(program: UserProgram, path: str | os.PathLike[str], **meta: Any) -> Path:
@@ -141,7 +168,8 @@ def save_program(program: UserProgram, path: str | os.PathLike[str], **meta: Any
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"format": FORMAT, "version": FORMAT_VERSION, "kind": program.kind, "meta": meta,
-           "dspy": json.loads(json.dumps(program.dump_state(), default=str))}
+           "dspy": json.loads(json.dumps(program.dump_state(), default=str)),
+           "knn": {"k": program.knn_k, "pool": program.knn_pool}}
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(doc, indent=1, sort_keys=True))
     tmp.replace(path)
@@ -167,6 +195,8 @@ def load_program(path: str | os.PathLike[str] | None = None) -> tuple[UserProgra
     program = UserProgram(doc["kind"])
     try:
         program.load_state(doc["dspy"])
+        knn = doc.get("knn") or {}
+        program.knn_k, program.knn_pool = int(knn.get("k") or 0), [dict(ex) for ex in knn.get("pool") or []]
     except Exception as e:  # noqa: BLE001 - any malformed state is the same problem for the user
         raise ValueError(f"{path}: the program's DSPy state does not load ({type(e).__name__}: {e}); expected {expected}.") from None
     return program, dict(doc.get("meta") or {})
@@ -215,7 +245,9 @@ class DSPyUser(HybridUser):
                 text = self.program(**inputs).message
             except Exception as e:  # noqa: BLE001 - a failed call is reported, the template wording stands
                 self.llm_failures += 1
-                turn.error = f"{type(e).__name__}: {e}"
+                self.worded += 1
+                self.fallbacks += 1
+                turn.error, turn.fallback = f"{type(e).__name__}: {e}", "the program failed"
                 text = None
         if text is not None:
             instructions = SIGNATURES[self.program.kind].instructions
@@ -226,3 +258,18 @@ class DSPyUser(HybridUser):
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "program_kind": self.program.kind, "program": self.program_meta,
                 "user_llm": self.lm.llm.model, "persona": getattr(self.persona, "__dict__", str(self.persona))}
+
+
+def program_realizer(program: UserProgram | None = None, lm: AgentgymLM | None = None) -> Any:
+    """A user program's wording as a function, for `audit_user(realize=...)` (no program: the shipped one)."""
+    program = program if program is not None else load_program()[0]
+    lm, adapter = lm or AgentgymLM(), OneFieldAdapter()
+
+    def realize(acts: list[Any], task: Any, history: list[tuple[str, str]], template: str) -> str | None:
+        inputs = {"acts": describe_acts(acts), "goal": goal_text(task), "history": history_text(history)}
+        with dspy.context(lm=lm, adapter=adapter):
+            try:
+                return str(program(**inputs).message)
+            except Exception:  # noqa: BLE001 - a failed call: the template stands, counted as a fallback
+                return None
+    return realize

@@ -176,6 +176,15 @@ class GoalDrivenUser:
         done = "GOODBYE" in names or (names <= _CLOSING and nothing_left)
         return UserTurn((prefix + text).strip(), acts, done)
 
+    def wording_problems(self, text: str, acts: list[Act], prompt: str = "") -> list[str]:
+        """What is wrong with `text` as this user's next turn saying `acts` (`wording.check_wording`, with what
+        this user knows: its goal, the values said so far, its services' values, the domain classifier)."""
+        from agentgym.users.wording import check_wording
+
+        assert self.state is not None, "Call reset() first."
+        return check_wording(text, acts, self.state.task, known=self.known, prompt=prompt, candidates=self._static,
+                             classifier=self.model.domains)
+
     def _progress(self, state: UserState, n_results: int) -> bool:
         """Did anything move since the last turn: a tool call, a new slot said, an intent started or done?"""
         mark = (n_results, sum(len(p.said) for p in state.intents), sum(len(p.asked) for p in state.intents),

@@ -14,7 +14,6 @@ from agentgym.normalize import say_value
 from agentgym.users.agenda import Persona
 from agentgym.users.base import UserContext, UserTurn
 from agentgym.users.goal_user import GoalDrivenUser, load_user_model
-from agentgym.users.wording import check_wording
 
 STOP = "###STOP###"
 
@@ -40,15 +39,26 @@ class LLMUser:
 
     @classmethod
     def from_env(cls, env: Any, persona: Any = None) -> LLMUser:
-        return cls(LLM(env.user_llm, **({"temperature": 0.7, "max_tokens": 80} | env.user_llm_args)))
+        shadow = GoalDrivenUser(load_user_model(env.user_train_dir, "train"), services=env.corpus.services,
+                                persona=persona if isinstance(persona, Persona) else None)
+        return cls(LLM(env.user_llm, **({"temperature": 0.7, "max_tokens": 80} | env.user_llm_args)), shadow=shadow)
 
-    def __init__(self, llm: LLM | None = None, persona: str = "You are polite and brief.", max_turns: int = 30) -> None:
+    def __init__(self, llm: LLM | None = None, persona: str = "You are polite and brief.", max_turns: int = 30,
+                 shadow: GoalDrivenUser | None = None) -> None:
         self.llm = llm or LLM(temperature=0.7, max_tokens=80)
         self.persona = persona
         self.max_turns = max_turns
         self.messages: list[dict[str, str]] = []
         self.turns = 0
         self.seed = 0
+        # the offline user follows the same dialogue: its template turn stands in for a wording that fails its check
+        self.shadow = shadow
+        self.worded = self.fallbacks = 0
+
+    @property
+    def fallback_rate(self) -> float:
+        """Share of LLM turns replaced by the offline user's turn (a failed check or a failed call)."""
+        return self.fallbacks / self.worded if self.worded else 0.0
 
     def _system(self, task: Task) -> str:
         return (
@@ -58,26 +68,39 @@ class LLMUser:
             f"When everything is done, say goodbye and end your message with {STOP}."
         )
 
-    def _turn(self, error_text: str = "") -> UserTurn:
+    def _turn(self, template: UserTurn) -> UserTurn:
+        """The LLM's next message, checked; the offline user's `template` turn when the call or the check fails."""
         res = self.llm.complete(self.messages, role="user", seed=self.seed + self.turns)
         self.turns += 1
+        self.worded += 1
         if not res.ok:
-            return UserTurn("", [], done=False, error=res.error)
-        text = (res.text or "").strip()
-        done = STOP in text or self.turns >= self.max_turns
-        text = text.replace(STOP, "").strip() or "Goodbye."
-        self.messages.append({"role": "assistant", "content": text})
-        return UserTurn(text, [], done=done)
+            self.fallbacks += 1
+            turn = UserTurn(template.text, template.acts, done=False, error=res.error, fallback="the LLM call failed")
+        else:
+            raw = (res.text or "").strip()
+            text = raw.replace(STOP, "").strip() or "Goodbye."
+            problems = self.shadow.wording_problems(text, [], self.messages[0]["content"]) if self.shadow else []
+            if problems:
+                self.fallbacks += 1
+                turn = UserTurn(template.text, template.acts, done=template.done, fallback="; ".join(problems))
+            else:
+                turn = UserTurn(text, [], done=STOP in raw)
+        turn.done = turn.done or self.turns >= self.max_turns
+        self.messages.append({"role": "assistant", "content": turn.text})
+        return turn
 
     def reset(self, task: Task, seed: int) -> UserTurn:
         self.seed, self.turns = seed, 0
         self.messages = [{"role": "system", "content": self._system(task)},
                          {"role": "user", "content": "(The agent is waiting. Start the conversation.)"}]
-        return self._turn()
+        if self.shadow is None:
+            self.shadow = GoalDrivenUser()
+        return self._turn(self.shadow.reset(task, seed))
 
     def respond(self, agent_message: str, context: UserContext) -> UserTurn:
         self.messages.append({"role": "user", "content": agent_message})
-        return self._turn()
+        assert self.shadow is not None, "Call reset() before respond()."
+        return self._turn(self.shadow.respond(agent_message, context))
 
     def config(self) -> dict[str, Any]:
         return {"name": self.name, "user_llm": self.llm.model, "user_llm_args": self.llm.config(), "persona": self.persona}
@@ -105,17 +128,17 @@ class HybridUser(GoalDrivenUser):
         res = self.llm.complete(messages, role="user", seed=self.rng.randrange(2**31))
         if not res.ok:
             self.llm_failures += 1
-            turn.error = res.error  # the template wording stands; the failure is reported
+            self.worded += 1
+            self.fallbacks += 1
+            turn.error, turn.fallback = res.error, "the LLM call failed"  # the template wording stands; reported
             return turn
         return self.checked(turn, (res.text or "").strip().strip('"'), messages[0]["content"])
 
     def checked(self, turn: UserTurn, text: str, prompt: str, acts: list[Any] | None = None) -> UserTurn:
         """`turn` worded as `text` when the wording passes `check_wording` (for `acts`, default: the turn's),
         else as the template, saying why."""
-        assert self.state is not None
         self.worded += 1
-        problems = check_wording(text, turn.acts if acts is None else acts, self.state.task, known=self.known, prompt=prompt,
-                                 candidates=self._static, classifier=self.model.domains)
+        problems = self.wording_problems(text, turn.acts if acts is None else acts, prompt)
         if problems:
             self.fallbacks += 1
             turn.fallback = "; ".join(problems)
@@ -144,3 +167,14 @@ def describe_acts(acts: list[Any]) -> str:
         f"{a}({s.replace('_', ' ')}={say_value(v[0])})" if v and a == "INFORM" else
         f"{a}({v[0]})" if v and a == "INFORM_INTENT" else f"{a}({s.replace('_', ' ')})" if s else a
         for _, a, s, v in acts)
+
+
+def hybrid_realizer(llm: LLM | None = None, seed: int = 0) -> Any:
+    """The hybrid user's wording as a function, for `audit_user(realize=...)`."""
+    llm = llm or LLM(temperature=0.7, max_tokens=60)
+    counter = iter(range(seed, 2**31))
+
+    def realize(acts: list[Any], task: Task, history: list[tuple[str, str]], template: str) -> str | None:
+        res = llm.complete(realizer_messages(acts, template), role="user", seed=next(counter))
+        return (res.text or "").strip().strip('"') if res.ok else None
+    return realize

@@ -188,14 +188,6 @@ def _metric(turns: list[Turn]) -> Any:
     return metric
 
 
-def _tfidf_embedder(texts: list[str]) -> Any:
-    import dspy
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit(texts)
-    return dspy.Embedder(lambda batch: vec.transform(batch).toarray())
-
-
 def check_optimizer(optimizer: str, model: str | None) -> None:
     """Refuse, before any compute, an optimizer that does not exist or cannot run with this model."""
     if optimizer not in OPTIMIZERS:
@@ -220,8 +212,9 @@ def compile_program(optimizer: str, program: Any, trainset: list[Any], turns: li
         if optimizer == "labeled":
             return dspy.LabeledFewShot(k=budget).compile(program, trainset=trainset, sample=True)
         if optimizer == "knn":
-            texts = [" | ".join(str(ex.inputs()[k]) for k in ex.inputs().keys()) for ex in trainset]
-            return dspy.KNNFewShot(k=budget, trainset=trainset, vectorizer=_tfidf_embedder(texts)).compile(program)
+            program.knn_k = budget
+            program.knn_pool = [{k: ex[k] for k in (*ex.inputs().keys(), "message")} for ex in trainset]
+            return program
         if optimizer == "bootstrap":
             return dspy.BootstrapFewShot(metric=metric, max_bootstrapped_demos=budget, max_labeled_demos=budget,
                                          max_rounds=1).compile(program, trainset=trainset)
@@ -275,14 +268,30 @@ def optimize_program(*, data_dir: str | None = None, split: str = "dev", train_s
 
 
 # ---- the offline user's knobs ----------------------------------------------------------------
-KNOB_GRID: dict[str, list[Any]] = {"verbosity": [0.0, 0.2], "extra_slots": [0.0, 0.2], "dontcare_unknown": [True, False]}
+KNOB_GRID: dict[str, list[Any]] = {"verbosity": [0.0, 0.2], "extra_slots": [0.0, 0.2], "upfront_threshold": [0.4, 0.5, 0.6]}
+POLICY_KNOBS = ("upfront_threshold",)  # fitted on the policy (P(slot said with its intent) ≥ threshold → said up front)
+
+
+def _with_knobs(model: Any, knobs: dict[str, Any]) -> tuple[Any, Any]:
+    """(model, persona) for `knobs`: policy knobs on a copy of the model, the rest on a Persona."""
+    import copy
+
+    from agentgym.users.agenda import Persona
+
+    policy = {k: v for k, v in knobs.items() if k in POLICY_KNOBS}
+    if policy:
+        model = copy.copy(model)
+        model.policy = copy.copy(model.policy)
+        for k, v in policy.items():
+            setattr(model.policy, k, v)
+    return model, Persona(**{k: v for k, v in knobs.items() if k not in POLICY_KNOBS})
 
 
 def tune_goal_user(*, data_dir: str | None = None, split: str = "dev", train_split: str = "train",
                    max_dialogues: int | None = 100, grid: dict[str, list[Any]] | None = None, out: str | Path = "persona.json",
                    seed: int = 0, progress: bool = True) -> dict[str, Any]:
-    """Grid-search the goal user's persona knobs for the best act F1 on held-out dialogues (ties: type F1);
-    save the winner as JSON (`Persona(**json.load(...))`)."""
+    """Grid-search the goal user's knobs (persona knobs and the policy's `upfront_threshold`) for the best act F1
+    on `split` dialogues (ties: type F1, then fewer off-domain turns); save them for `tuned_user(out)`."""
     import itertools
     import json
 
@@ -293,19 +302,37 @@ def tune_goal_user(*, data_dir: str | None = None, split: str = "dev", train_spl
     from agentgym.users.goal_user import load_user_model
 
     grid = grid or KNOB_GRID
-    unknown = set(grid) - set(asdict(Persona()))
+    unknown = set(grid) - set(asdict(Persona())) - set(POLICY_KNOBS)
     if unknown:
-        raise ValueError(f"Unknown persona knob(s) {sorted(unknown)}; knobs: {', '.join(asdict(Persona()))}.")
-    model, corpus = load_user_model(data_dir, train_split), load_sgd(data_dir, split)
+        raise ValueError(f"Unknown knob(s) {sorted(unknown)}; knobs: {', '.join([*asdict(Persona()), *POLICY_KNOBS])}.")
+    base, corpus = load_user_model(data_dir, train_split), load_sgd(data_dir, split)
     rows = []
-    combos = list(itertools.product(*grid.values()))
-    for combo in tqdm(combos, desc="personas", disable=not progress):
-        persona = Persona(**dict(zip(grid, combo, strict=True)))
+    for combo in tqdm(list(itertools.product(*grid.values())), desc="knob settings", disable=not progress):
+        knobs = dict(zip(grid, combo, strict=True))
+        model, persona = _with_knobs(base, knobs)
         m = audit_user(model, corpus, max_dialogues=max_dialogues, seed=seed, persona=persona)
-        rows.append({**asdict(persona), "user_act_f1": m["user_act_f1"], "user_act_type_f1": m["user_act_type_f1"],
+        rows.append({**knobs, "user_act_f1": m["user_act_f1"], "user_act_type_f1": m["user_act_type_f1"],
                      "off_domain_rate_sim": m["off_domain_rate_sim"]})
-    best = max(rows, key=lambda r: (r["user_act_f1"], r["user_act_type_f1"]))
-    persona = {k: best[k] for k in asdict(Persona())}
+    best = max(rows, key=lambda r: (r["user_act_f1"], r["user_act_type_f1"], -r["off_domain_rate_sim"]))
+    default = {"upfront_threshold": base.policy.upfront_threshold, **asdict(Persona())}
+    doc = {"format": "agentgym-goal-user-knobs", "knobs": {k: best[k] for k in grid}, "scores": best, "grid": rows,
+           "fitted_default": {k: default[k] for k in grid}, "data": f"{corpus.path}", "dialogues": max_dialogues}
     Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(json.dumps({"persona": persona, "scores": best, "grid": rows}, indent=1))
+    Path(out).write_text(json.dumps(doc, indent=1))
     return {"best": best, "grid": rows, "out": str(out)}
+
+
+def tuned_user(path: str | Path, data_dir: str | None = None, train_split: str = "train") -> Any:
+    """The goal user with the knobs `tune_goal_user` saved: `gym.make("agentgym/SGD-v0", user=tuned_user(p))`."""
+    import json
+
+    from agentgym.users.goal_user import GoalDrivenUser, load_user_model
+
+    try:
+        doc = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as e:
+        raise ValueError(f"Cannot read tuned knobs {path} ({e}); expected the JSON `agentgym optimize-user --target goal` writes.") from None
+    if not isinstance(doc, dict) or doc.get("format") != "agentgym-goal-user-knobs":
+        raise ValueError(f"{path} is not a knob file from `agentgym optimize-user --target goal`.")
+    model, persona = _with_knobs(load_user_model(data_dir, train_split), doc["knobs"])
+    return GoalDrivenUser(model, persona=persona)
