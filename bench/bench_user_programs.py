@@ -44,7 +44,7 @@ def main() -> None:
                                    train_turns=args.train_turns, eval_turns=args.eval_turns, out=f"{tmp}/{opt}.json",
                                    seed=args.seed, progress=False)
             secs = time.perf_counter() - t0
-            if not rows or rows[-1][0] != "unoptimized":
+            if not any(r[0] == "unoptimized" for r in rows):
                 b = res["before"]
                 rows.append(("unoptimized", f"{b['fidelity']:.3f} [{b['fidelity_ci_low']:.3f}, {b['fidelity_ci_high']:.3f}]",
                              "", f"{b['fallback_rate']:.3f}", ""))
