@@ -14,6 +14,12 @@ from agentgym.normalize import text_key
 Act = tuple[str, str, str, tuple[str, ...]]  # (service, act, slot, canonical values)
 
 
+def turn_acts(turn: dict[str, Any]) -> list[Act]:
+    """The dialogue acts of one raw SGD turn, canonical values preferred (the one reader of SGD's act annotation)."""
+    return [(f["service"], a["act"], a.get("slot", ""), tuple(a.get("canonical_values") or a.get("values") or ()))
+            for f in turn["frames"] for a in f["actions"]]
+
+
 @dataclass(slots=True)
 class ExpectedCall:
     """A recorded transactional call the agent must reproduce."""

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from agentgym.data.tasks import Act, Task
+from agentgym.data.tasks import Act, Task, turn_acts
 from agentgym.users.state import USER_ACTS, UserState
 
 LABELS = (*USER_ACTS, "REQUEST2")
@@ -24,8 +24,7 @@ def dialogue_turn_pairs(dialogue: dict[str, Any]) -> list[TurnPair]:
     pairs: list[TurnPair] = []
     last_sys: list[Act] = []
     for turn in dialogue["turns"]:
-        acts = [(f["service"], a["act"], a.get("slot", ""), tuple(a.get("canonical_values") or a.get("values") or ()))
-                for f in turn["frames"] for a in f["actions"]]
+        acts = turn_acts(turn)
         if turn["speaker"] == "USER":
             pairs.append((last_sys, acts))
         else:

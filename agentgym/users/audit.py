@@ -13,18 +13,13 @@ from typing import Any
 
 from agentgym.data.schema import domain
 from agentgym.data.sgd import SGDCorpus
-from agentgym.data.tasks import Act
+from agentgym.data.tasks import Act, turn_acts
 from agentgym.normalize import text_key
 from agentgym.users.goal_user import UserModel, candidate_values, offerable_intents, static_candidates
 from agentgym.users.nlu import find_values
 from agentgym.users.realism import TextAudit
 from agentgym.users.state import UserState
 from agentgym.users.wording import check_wording, realized
-
-
-def _acts(turn: dict[str, Any]) -> list[Act]:
-    return [(f["service"], a["act"], a.get("slot", ""), tuple(a.get("canonical_values") or a.get("values") or ()))
-            for f in turn["frames"] for a in f["actions"]]
 
 
 class _F1:
@@ -102,7 +97,7 @@ def audit_user(model: UserModel, corpus: SGDCorpus, max_dialogues: int | None = 
         said_human: list[str] = []
         history: list[tuple[str, str]] = []
         for turn in dialogue["turns"]:
-            gold = _acts(turn)
+            gold = turn_acts(turn)
             if turn["speaker"] == "SYSTEM":
                 history.append(("Agent", turn["utterance"]))
                 calls = [f for f in turn["frames"] if f.get("service_call")]

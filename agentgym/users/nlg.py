@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentgym.data.schema import Service, domain
-from agentgym.data.tasks import Act
+from agentgym.data.tasks import Act, turn_acts
 from agentgym.normalize import say_value
 from agentgym.users.realism import NEUTRAL_P
 
@@ -64,8 +64,7 @@ class TemplateNLG:
             for turn in d["turns"]:
                 if turn["speaker"] != "USER":
                     continue
-                acts = [(f["service"], a["act"], a.get("slot", ""), tuple(a.get("canonical_values") or a.get("values") or ()))
-                        for f in turn["frames"] for a in f["actions"]]
+                acts = turn_acts(turn)
                 spans = sorted({(s["start"], s["exclusive_end"], s["slot"]) for f in turn["frames"] for s in f.get("slots", [])})
                 informed = {slot for _, act, slot, v in acts if act == "INFORM" and v}
                 if {s for _, _, s in spans} != informed or len(spans) != len(informed):

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from agentgym.data.sgd import SGDCorpus, load_sgd
-from agentgym.data.tasks import Act, Task
+from agentgym.data.tasks import Act, Task, turn_acts
 from agentgym.normalize import text_key
 from agentgym.users.goal_user import static_candidates
 from agentgym.users.nlu import find_values
@@ -96,8 +96,7 @@ def real_turns(corpus: SGDCorpus, max_turns: int, seed: int = 0, skip: int = 0) 
         known: set[str] = set()
         history: list[tuple[str, str]] = []
         for t in dialogue["turns"]:
-            acts = [(f["service"], a["act"], a.get("slot", ""), tuple(a.get("canonical_values") or a.get("values") or ()))
-                    for f in t["frames"] for a in f["actions"]]
+            acts = turn_acts(t)
             if t["speaker"] == "SYSTEM":
                 known |= {v[0] for _, _, _, v in acts if v}
                 known |= {str(v) for f in t["frames"] for r in f.get("service_results") or [] for v in r.values()}
