@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from agentgym.safeio import clean_text, clean_value
+
 MAX_ACTION_CHARS = 20_000
 Kind = Literal["message", "tool_calls", "search", "finish", "invalid"]
 _FUNC = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*\s*\(.*\)$", re.S)
@@ -188,9 +190,18 @@ def parse_action(action: Any) -> Action:
         if problem:
             return _invalid("unknown", f"{problem}; " + _HOW)
     try:
-        return _parse(action)
+        parsed = _parse(clean_text(action) if isinstance(action, str) else action)
     except (RecursionError, ValueError, TypeError) as e:
         return _invalid("unknown", f"the action could not be read ({type(e).__name__}); " + _HOW)
+    # valid Unicode from here on: a lone surrogate ("\ud800", JSON can spell it) would fail every encoder downstream
+    parsed.text = clean_text(parsed.text)
+    for c in parsed.calls:
+        c.name = clean_text(c.name) if isinstance(c.name, str) else c.name
+        try:
+            c.arguments = clean_value(c.arguments)
+        except RecursionError:
+            return _invalid("unknown", "the tool arguments are nested too deeply to read; " + _HOW)
+    return parsed
 
 
 def _parse(action: Any) -> Action:

@@ -105,6 +105,10 @@ def _eval_user(args: argparse.Namespace) -> int:
 def _optimize_user(args: argparse.Namespace) -> int:
     import json
 
+    for name in ("train_turns", "eval_turns", "budget"):  # before anything loads: nothing is learned or scored on none
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}.")
+
     from agentgym.users.optimize import optimize_program, tune_goal_user
 
     if args.target == "goal":
@@ -115,6 +119,11 @@ def _optimize_user(args: argparse.Namespace) -> int:
     res = optimize_program(data_dir=args.data_dir, split=args.split, train_split=args.train_split, kind=args.target,
                            optimizer=args.optimizer, model=args.model, budget=args.budget, train_turns=args.train_turns,
                            eval_turns=args.eval_turns, out=args.out, seed=args.seed, progress=not args.quiet)
+    if res["llm_calls"] and res["llm_failed"] == res["llm_calls"]:
+        print(f"agentgym: error: every one of the {res['llm_calls']} LLM calls failed, so nothing was optimized or scored "
+              f"(the first error: {res['llm_first_error']}); check --model (a litellm model string) and its server.",
+              file=sys.stderr)
+        return 1
     if res["error"]:
         print(f"The optimizer failed mid-way ({res['error']}); kept the best program so far (unoptimized) in {res['out']}.")
     flat = {"kind": res["kind"], "optimizer": res["optimizer"], "model": res["model"], "eval_turns": res["eval_turns"]}
@@ -153,6 +162,10 @@ def _eval_judge(args: argparse.Namespace) -> int:
         print(f"agentgym: error: every judge call failed ({len(failed)}), so nothing was judged; the first error: "
               f"{failed[0].error}", file=sys.stderr)
         return 1
+    if metrics.get("pairs") and metrics.get("judge_unscored_pairs") == metrics["pairs"]:
+        print(f"agentgym: error: the judge answered, but none of its {metrics['pairs']} verdicts could be read as a score, so "
+              "nothing was judged; try a larger model (--model) or more --max-tokens.", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -165,6 +178,14 @@ def _parse_sets(pairs: list[str]) -> dict[str, object]:
         if "=" not in pair:
             raise ValueError(f"--set takes key=value, got {pair!r} (e.g. --set max_steps=5).")
         key, value = pair.split("=", 1)
+        key = key.strip()
+        if not key:
+            raise ValueError(f"--set {pair!r} has no key before '='; write key=value, e.g. --set max_steps=5.")
+        if key == "method":
+            raise ValueError("--set method=... cannot change the method: it is the command's argument "
+                             "(agentgym train sft | agentgym train grpo).")
+        if key in out:
+            raise ValueError(f"--set gives {key} twice; give each key once.")
         try:
             out[key] = json.loads(value)
         except json.JSONDecodeError:
@@ -250,7 +271,9 @@ def _scenarios(args: argparse.Namespace) -> int:
     _print_metrics({"written": f"{len(gen.tasks)} task(s) to {out}", "kept": summary["kept"], "attempts": summary["attempts"],
                     **{f"rejected ({k})": v for k, v in summary["rejected"].items()}}, args.json)
     if len(gen.tasks) < args.n:
-        print(f"agentgym: only {len(gen.tasks)} of {args.n} valid scenarios within {gen.attempts} attempts.", file=sys.stderr)
+        why = (" (the corpus gave nothing new in the last attempts: it cannot give more of these families)"
+               if gen.exhausted else "")
+        print(f"agentgym: only {len(gen.tasks)} of {args.n} valid scenarios within {gen.attempts} attempts{why}.", file=sys.stderr)
     return 0
 
 
@@ -408,18 +431,56 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# what an interrupted command has finished and kept, said in one line (Ctrl-C exits 130, never a traceback)
+KEPT = {
+    "run": "trajectories of the episodes that finished are in {out}/<agent>.jsonl.partial; the last complete run's "
+           "<agent>.jsonl files are untouched",
+    "compare": "{store_note}",
+    "eval": "the episodes that finished are recorded in {store}",
+    "train": "checkpoints saved so far are in {output_dir} and registered as versions in the store",
+    "scenarios": "nothing was written to {out} (it is written whole at the end)",
+    "import-traces": "nothing was written to {out} (it is written whole at the end)",
+    "eval-user": "nothing was written; LLM answers so far are cached, so a rerun is faster",
+    "eval-judge": "nothing was written; judge answers so far are cached, so a rerun is faster",
+    "optimize-user": "nothing was written to {out}; LLM answers so far are cached, so a rerun is faster",
+    "versions": "nothing was changed",
+}
+
+
+def _interrupted(args: argparse.Namespace) -> str:
+    fields = {k: getattr(args, k, None) for k in ("out", "store", "output_dir")}
+    if args.command == "compare":
+        fields["store_note"] = (f"the episodes that finished are recorded in {args.store}" if args.store else
+                                "nothing was kept (pass --store to keep every finished episode)")
+    if args.command == "run":
+        partials = sorted(Path(args.out).glob("*.jsonl.partial")) if Path(args.out).is_dir() else []
+        done = sum(sum(1 for _ in p.open(encoding="utf-8")) for p in partials)
+        return f"{done} finished episode(s) kept in {', '.join(map(str, partials)) or args.out}; the last complete " \
+               "run's <agent>.jsonl files are untouched"
+    if args.command == "train":
+        fields["output_dir"] = "the config's output_dir"
+    return KEPT.get(args.command, "nothing was kept").format(**{k: v if v is not None else "-" for k, v in fields.items()})
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args)
+    except KeyboardInterrupt:
+        print(f"agentgym: interrupted: {_interrupted(args)}.", file=sys.stderr)
+        return 130
     except ImportError as e:  # an optional extra is not installed
         print(f"agentgym: error: {e}. Install the extra that provides it: pip install -e '.[train]' "
               "(training, the hf agent) or '.[llm]' (LLM users and judges).", file=sys.stderr)
         return 2
-    except (OSError, KeyError, ValueError, StoreError, gym.error.Error) as e:
+    except (OSError, KeyError, ValueError, TypeError, StoreError, gym.error.Error, RecursionError) as e:
         message = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"agentgym: error: {message}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("agentgym: error: out of memory; an input is far larger than expected (check the files and sizes you "
+              "passed).", file=sys.stderr)
         return 2
 
 

@@ -43,6 +43,7 @@ from agentgym.mocker import ToolMocker, ToolResult
 from agentgym.policy import policy_text
 from agentgym.registry import registry
 from agentgym.reward import CallIndex, RewardConfig, RuleReward
+from agentgym.safeio import check_bool
 from agentgym.tools import Tool, tools_for
 from agentgym.types import Message, tool_call
 from agentgym.users import Persona, User, UserContext, UserTurn
@@ -194,6 +195,18 @@ class SGDEnv(DialogueEnv):
                 raise ValueError(f"No usable task in {tasks}" + (f" for families {families}" if families else "") + ".\n" + tf.report())
             return tf.tasks
         if isinstance(tasks, list) and tasks and all(isinstance(t, Task) for t in tasks):
+            from agentgym.data.taskfile import schema_problem
+
+            ids = [t.task_id for t in tasks]
+            if len(set(ids)) != len(ids):
+                dup = next(i for i in ids if ids.count(i) > 1)
+                raise ValueError(f"tasks holds task id {dup!r} more than once; give every task its own id.")
+            for t in tasks:
+                wrong = schema_problem(t, self.corpus.services) or (
+                    f"uses service(s) {sorted(set(t.services) - set(self.corpus.services))} this corpus does not have"
+                    if set(t.services) - set(self.corpus.services) else None)
+                if wrong:
+                    raise ValueError(f"Task {t.task_id}: {wrong}.")
             wanted = set(families) if families is not None else None
             return [t for t in tasks if wanted is None or t.meta.get("family") in wanted]
         raise TypeError(f"tasks must be a task file path (.jsonl) or a non-empty list of Task, got {type(tasks).__name__}.")
@@ -263,7 +276,7 @@ class SGDEnv(DialogueEnv):
         else:
             self.task = self.tasks[int(self.np_random.integers(len(self.tasks)))]
         if "reveal_goal" in options:
-            self.reveal_goal = bool(options["reveal_goal"])
+            self.reveal_goal = check_bool("options['reveal_goal']", options["reveal_goal"])
         episode_seed = int(self.np_random.integers(2**31 - 1))
         self.mocker.set_task(self.task, seed=episode_seed)
         self._clear_episode()

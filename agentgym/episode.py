@@ -17,6 +17,7 @@ import orjson
 from gymnasium.error import ResetNeeded
 
 from agentgym.actions import TAG_FORMS, Action, parse_action
+from agentgym.safeio import check_bool, check_id
 from agentgym.spaces import Utterance
 from agentgym.types import Message, StepInfo, render_messages
 
@@ -38,6 +39,35 @@ def dumps(obj: Any) -> str:
             import reprlib
 
             return json.dumps(reprlib.repr(obj))
+
+
+# info values that hold (or could hold) objects the env goes on using: each step's info gets its own copy
+DETACHED = ("messages", "history", "tools", "tool_calls", "tool_results", "user_acts", "goal", "reward_info", "cost",
+            "reward_breakdown", "judge_verdict")
+
+
+def detach(value: Any) -> Any:
+    """A deep copy of JSON-shaped `value` (orjson's round trip: fast), or `copy.deepcopy` for anything else."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    try:
+        copied = orjson.loads(orjson.dumps(value))
+    except (TypeError, orjson.JSONEncodeError):
+        import copy
+
+        return copy.deepcopy(value)
+    return copied if _same_shape(value, copied) else __import__("copy").deepcopy(value)
+
+
+def _same_shape(a: Any, b: Any) -> bool:
+    """orjson turns tuples into lists and int keys into strings; then the copy is not faithful."""
+    if type(a) is not type(b):
+        return isinstance(a, float) and isinstance(b, float)
+    if isinstance(a, dict):
+        return all(k in b and _same_shape(v, b[k]) for k, v in a.items())
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same_shape(x, y) for x, y in zip(a, b, strict=True))
+    return True
 
 
 def fresh_meta(meta: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -84,6 +114,8 @@ class DialogueEnv(gym.Env[str, str]):
             raise ValueError(f"{limit_name} must be a whole number of at least 1, got {max_turns!r}.")
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}.")
+        check_bool("include_history", include_history)
+        check_bool("all_messages_as_observation", all_messages_as_observation)
         self.max_turns = max_turns
         self.include_history = include_history  # info["history"]: the whole conversation, every step
         self.all_messages_as_observation = all_messages_as_observation  # tau2 gym's option: observe the whole conversation
@@ -117,6 +149,20 @@ class DialogueEnv(gym.Env[str, str]):
         """The reward breakdown now (with `total`)."""
         raise NotImplementedError
 
+    def _llm_parts(self) -> list[Any]:
+        """The parts of this env that call an LLM (a user, a judge, a tool simulator): their calls go on the
+        episode's ledger, so the store's `llm_calls` holds every one of them."""
+        return []
+
+    def _new_ledger(self) -> None:
+        from agentgym.llm.client import Ledger
+
+        self.ledger = Ledger()
+        for part in self._llm_parts():
+            llm = getattr(part, "llm", None)
+            if llm is not None and hasattr(llm, "ledger"):
+                llm.ledger = self.ledger
+
     def _step_reward(self, breakdown: dict[str, Any]) -> float:
         return float(breakdown.get("total") or 0.0) if self.done else 0.0
 
@@ -129,8 +175,11 @@ class DialogueEnv(gym.Env[str, str]):
         self.started = False  # a reset that fails (bad seed, unknown task) leaves no episode running: step asks for reset
         if options is not None and not isinstance(options, dict):
             raise TypeError(f"options must be a dict such as {{'task_id': ...}} or None, got {type(options).__name__}.")
+        if options and options.get("task_id") is not None:
+            check_id("options['task_id']", options["task_id"])
         super().reset(seed=seed)
         self.history, self.turns, self.done, self.termination = [], 0, False, None
+        self._new_ledger()
         new, extra = self._start(dict(options or {}))  # a bad task id raises here: the next step says to reset
         self.started = True
         self.breakdown = self._score()
@@ -223,4 +272,7 @@ class DialogueEnv(gym.Env[str, str]):
             info["history"] = [dict(m) for m in self.history]
         info.update(extra)
         info["unscored"] = bool(info.get("user_error")) or bool(self.breakdown.get("judge_unscored"))
+        for key in DETACHED:  # an agent (or wrapper) that edits its info never edits the env
+            if key in info:
+                info[key] = detach(info[key])
         return info  # type: ignore[return-value]

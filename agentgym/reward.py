@@ -38,9 +38,16 @@ class RewardConfig:
     step_penalty: float = -0.01
 
     def __post_init__(self) -> None:
+        from agentgym.safeio import finite_number
+
+        if not isinstance(self.weights, dict):
+            raise TypeError(f"reward weights must be a dict {{component: weight}}, got {type(self.weights).__name__}.")
         unknown = set(self.weights) - set(COMPONENTS) - {"judge"}
         if unknown:
-            raise ValueError(f"Unknown reward component(s) {sorted(unknown)}; known: {', '.join(COMPONENTS)}.")
+            raise ValueError(f"Unknown reward component(s) {sorted(map(str, unknown))}; known: {', '.join(COMPONENTS)}.")
+        for name, w in self.weights.items():
+            finite_number(f"reward weight {name!r}", w, low=-1e6, high=1e6)
+        finite_number("step_penalty", self.step_penalty, low=-1e6, high=1e6)
 
 
 def told(kind: str, slot: str, value: str, text: str) -> bool:

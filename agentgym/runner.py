@@ -14,6 +14,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from agentgym.agents.base import Agent
+from agentgym.safeio import private_open
+from agentgym.scrub import might_hold_secrets, scrub
 
 
 @dataclass
@@ -95,14 +97,15 @@ def run_episodes(
             raise ValueError(f"out must be a file path for the JSONL trajectories, but {target} is a folder.")
         if target.parent.exists() and not target.parent.is_dir():
             raise ValueError(f"Cannot write {target}: {target.parent} is a file, not a folder.")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fh = open(target.with_name(target.name + ".partial"), "w", encoding="utf-8")
+        partial = target.with_name(target.name + ".partial")
+        fh = private_open(partial)  # 0600 in a 0700 folder when it makes one
     result = []
     try:
         for i in tqdm(range(n), desc=f"{getattr(agent, 'name', 'agent')} episodes", disable=not progress):
             ep = play_episode(env, agent, seed + i, tasks[i % len(tasks)])
             if fh:
-                fh.write(ep.to_json() + "\n")
+                line = ep.to_json()
+                fh.write((json.dumps(scrub(json.loads(line)), ensure_ascii=False) if might_hold_secrets(line) else line) + "\n")
                 fh.flush()
             if not keep_steps:
                 ep.steps, ep.messages = [], []
@@ -111,7 +114,7 @@ def run_episodes(
         if fh:
             fh.close()
     if target is not None and fh is not None:
-        os.replace(fh.name, target)  # only a complete run replaces the last one
+        os.replace(partial, target)  # only a complete run replaces the last one
     return result
 
 

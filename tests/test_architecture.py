@@ -10,10 +10,11 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "agentgym"
 # what each layer may import (top-level imports; lazy imports inside functions are deliberate deferrals)
 LOWER = {
-    "normalize": set(), "types": set(), "spaces": set(), "registry": set(), "cache": set(),
-    "data": {"normalize", "cache"}, "llm": {"data", "store", "cache"}, "store": {"normalize"},
+    "normalize": set(), "types": set(), "spaces": set(), "registry": set(), "cache": set(), "safeio": set(), "scrub": set(),
+    "data": {"normalize", "cache", "safeio", "scrub"}, "llm": {"data", "store", "cache", "safeio", "scrub"},
+    "store": {"normalize", "safeio", "scrub"},
     # experiments sit on the env and the store; the env, the store and training never reach up into them
-    "experiments": {"store", "normalize", "types", "registry", "cache"},
+    "experiments": {"store", "normalize", "types", "registry", "cache", "safeio", "scrub"},
 }
 
 

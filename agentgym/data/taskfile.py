@@ -9,12 +9,14 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agentgym.data.tasks import Task
+from agentgym.safeio import MAX_LINE_BYTES, iter_lines, loads_json, private_dir
+from agentgym.scrub import scrub
 
 
 @dataclass
@@ -33,10 +35,10 @@ def write_jsonl(path: str | os.PathLike[str], rows: Iterable[Any]) -> Path:
     target = Path(path)
     if target.is_dir():
         raise ValueError(f"{target} is a folder; give a file name, e.g. {target / 'tasks.jsonl'}.")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(target.parent)
     with tempfile.NamedTemporaryFile("w", dir=target.parent, suffix=".partial", delete=False, encoding="utf-8") as fh:
-        for row in rows:
-            fh.write(json.dumps(row.to_dict(), ensure_ascii=False) + "\n")
+        for row in rows:  # mkstemp: 0600; secrets masked as in the store
+            fh.write(json.dumps(scrub(row.to_dict()), ensure_ascii=False) + "\n")
     os.replace(fh.name, target)
     return target
 
@@ -44,6 +46,23 @@ def write_jsonl(path: str | os.PathLike[str], rows: Iterable[Any]) -> Path:
 def save_tasks(path: str | os.PathLike[str], tasks: Iterable[Task]) -> Path:
     """Write tasks as JSONL atomically; returns the path."""
     return write_jsonl(path, tasks)
+
+
+def schema_problem(task: Task, services: Mapping[str, Any]) -> str | None:
+    """What in `task` its services' schemas do not have (an intent, an informed or requested slot), or None."""
+    for g in task.goal:
+        svc = services.get(g.service)
+        if svc is None or not hasattr(svc, "slots"):
+            continue
+        if g.service not in task.services:
+            return f"a goal names service {g.service}, which is not among the task's services {task.services}"
+        if getattr(svc, "intents", None) and g.intent not in svc.intents:
+            return f"{g.service} has no intent {g.intent!r} (it has {', '.join(svc.intents)})"
+        for slot in [s for s, _ in g.informed] + list(g.requested) + list(g.accepted):
+            if slot not in svc.slots:
+                return (f"slot {slot!r} of {g.service}.{g.intent} is not in the schema; fix the row to use one of: "
+                        f"{', '.join(sorted(svc.slots))}")
+    return None
 
 
 def read_tasks(path: str | os.PathLike[str], *, services: Iterable[str] | None = None,
@@ -57,27 +76,33 @@ def read_tasks(path: str | os.PathLike[str], *, services: Iterable[str] | None =
     wanted = set(families) if families is not None else None
     out = TaskFile(p)
     seen: set[str] = set()
-    with open(p, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                task = Task.from_dict(json.loads(line))
-            except json.JSONDecodeError as e:
-                out.problems.append(f"line {n}: not JSON ({e.msg} at column {e.colno})")
-                continue
-            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as e:
-                out.problems.append(f"line {n}: not a task ({type(e).__name__}: {e})")
-                continue
-            unknown = [s for s in task.services if known is not None and s not in known]
-            if unknown:
-                out.problems.append(f"line {n}: task {task.task_id} uses service(s) {', '.join(unknown)} this corpus does not have")
-                continue
-            if task.task_id in seen:
-                out.problems.append(f"line {n}: task id {task.task_id} appears twice; the first is kept")
-                continue
-            if wanted is not None and task.meta.get("family") not in wanted:
-                continue
-            seen.add(task.task_id)
-            out.tasks.append(task)
+    for n, line in iter_lines(p, "task file"):
+        if line is None:
+            out.problems.append(f"line {n}: longer than {MAX_LINE_BYTES:,} bytes or not UTF-8; a task row is far smaller")
+            continue
+        if not line.strip():
+            continue
+        try:
+            task = Task.from_dict(loads_json(line, "the row"))
+        except json.JSONDecodeError as e:
+            out.problems.append(f"line {n}: not JSON ({e.msg} at column {e.colno})")
+            continue
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as e:
+            out.problems.append(f"line {n}: not a task ({type(e).__name__}: {str(e)[:300]})")
+            continue
+        unknown = [s for s in task.services if known is not None and s not in known]
+        if unknown:
+            out.problems.append(f"line {n}: task {task.task_id} uses service(s) {', '.join(unknown)} this corpus does not have")
+            continue
+        wrong = schema_problem(task, services) if isinstance(services, Mapping) else None
+        if wrong:
+            out.problems.append(f"line {n}: task {task.task_id}: {wrong}")
+            continue
+        if task.task_id in seen:
+            out.problems.append(f"line {n}: task id {task.task_id} appears twice; the first is kept")
+            continue
+        if wanted is not None and task.meta.get("family") not in wanted:
+            continue
+        seen.add(task.task_id)
+        out.tasks.append(task)
     return out

@@ -91,11 +91,19 @@ class Task:
         """A task from `to_dict`'s data; KeyError/TypeError/ValueError name what is missing or malformed."""
         if not isinstance(d, dict):
             raise TypeError(f"a task is a JSON object, got {type(d).__name__}")
+        from agentgym.safeio import check_id, finite_number
+
         missing = [k for k in ("task_id", "services", "goal") if k not in d]
         if missing:
             raise KeyError(f"missing {', '.join(missing)}")
+        check_id("task_id", d["task_id"], max_len=200)
+        if not isinstance(d["goal"], list) or not d["goal"]:
+            raise ValueError("goal must be a non-empty list of intent goals (a task with no goal has nothing to play)")
         goal = []
         for g in d["goal"]:
+            if not isinstance(g, dict):
+                raise TypeError(f"each goal is a JSON object, got {type(g).__name__}")
+            finite_number(f"alternatives of {g.get('intent')!r}", g.get("alternatives", 0), low=0, high=50, integer=True)
             for k in ("service", "intent"):
                 if k not in g:
                     raise KeyError(f"a goal lacks {k!r}")

@@ -50,6 +50,11 @@ class AgentSpec:
                 kwargs[k.strip()] = json.loads(v)
             except json.JSONDecodeError:
                 kwargs[k.strip()] = v.strip()
+        from agentgym.agents import check_agent_arguments
+        from agentgym.registry import registry
+
+        if kwargs:  # refused here, before any worker starts
+            check_agent_arguments(name, registry.get("agent", name), kwargs)
         return cls(text, name, kwargs, None)
 
     def build(self, store: str | None) -> Any:

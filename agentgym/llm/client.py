@@ -27,12 +27,23 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # never fetch the
 
 from agentgym.llm.local import DEFAULT_MODEL, LocalEngine, register_local_provider  # noqa: E402
 from agentgym.llm.probe import LocalEngineUnavailable, installed  # noqa: E402
-from agentgym.store.scrub import scrub  # noqa: E402
+from agentgym.safeio import clean_text, loads_json  # noqa: E402
+from agentgym.scrub import scrub  # noqa: E402
 
 Messages = list[dict[str, Any]]
 _RETRYABLE = ("RateLimitError", "InternalServerError", "ServiceUnavailableError", "Timeout", "APIConnectionError",
               "APIError", "BadGatewayError")
 _SECRET_ARGS = {"api_key", "api_base_key", "aws_secret_access_key", "vertex_credentials"}
+MAX_REPLY_CHARS = 32_768  # a reply longer than this is cut (and says so): no turn, cache row or prompt grows without bound
+
+
+def _bounded(text: str | None) -> str | None:
+    """A completion cut to MAX_REPLY_CHARS characters, valid Unicode."""
+    if text is None:
+        return None
+    if len(text) > MAX_REPLY_CHARS:
+        text = text[:MAX_REPLY_CHARS] + " [cut: the reply was longer than agentgym keeps]"
+    return clean_text(text)
 
 
 @dataclass
@@ -163,7 +174,7 @@ class LLM:
         if self.cache is not None:
             hit = self.cache.get(key)
             if hit is not None:
-                res = LLMResult(hit["text"], self.model, role, hit.get("prompt_tokens", 0), hit.get("completion_tokens", 0),
+                res = LLMResult(_bounded(hit["text"]), self.model, role, hit.get("prompt_tokens", 0), hit.get("completion_tokens", 0),
                                 0.0, time.perf_counter() - start, cached=True, attempts=0, tool_calls=hit.get("tool_calls", []))
                 res.prompt = messages
                 self.ledger.add(res)
@@ -189,7 +200,7 @@ class LLM:
                     extra["_skip_mcp_handler"] = True
                 resp = litellm.completion(model=self.model, messages=messages, api_base=self.api_base,
                                           api_key=self.api_key, timeout=self.timeout, **extra, **args)
-                text = resp.choices[0].message.content
+                text = _bounded(resp.choices[0].message.content)
                 calls = _tool_calls(resp.choices[0].message)
                 if (not text or not text.strip()) and not calls:
                     raise _EmptyCompletion("the model returned an empty completion")
@@ -245,13 +256,16 @@ class LLM:
 def _tool_calls(message: Any) -> list[dict[str, Any]]:
     """The tool calls of a completion message, arguments parsed (unparseable ones kept as {"_raw": text})."""
     out = []
-    for i, c in enumerate(getattr(message, "tool_calls", None) or []):
+    for i, c in enumerate(list(getattr(message, "tool_calls", None) or [])[:64]):
         fn = c.function
         try:
-            args = json.loads(fn.arguments or "{}")
+            raw = fn.arguments or "{}"
+            if len(raw) > MAX_REPLY_CHARS:
+                raise ValueError("too long")
+            args = loads_json(raw, "tool-call arguments")
         except (TypeError, ValueError):
             args = {"_raw": str(fn.arguments)[:500]}
-        out.append({"id": getattr(c, "id", None) or f"call_{i}", "name": fn.name, "arguments": args if isinstance(args, dict) else {}})
+        out.append({"id": getattr(c, "id", None) or f"call_{i}", "name": str(fn.name)[:200], "arguments": args if isinstance(args, dict) else {}})
     return out
 
 

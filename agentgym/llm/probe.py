@@ -23,6 +23,8 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from agentgym.safeio import write_private
+
 # The build that is safe on any CPU of this architecture; `make llm` (scripts/build_llama.sh) runs it.
 REBUILD = ('CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install --force-reinstall --no-cache-dir --no-binary llama-cpp-python '
            '"llama-cpp-python[server]>=0.3.7,<0.4"   (or: make llm)')
@@ -143,7 +145,4 @@ def probe_engine(model_path: Path | None = None, *, refresh: bool = False, timeo
 def record_verdict(verdict: EngineVerdict) -> None:
     """Write a verdict atomically (a half-written file is never read as one)."""
     path = _verdict_path(verdict.key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps({k: v for k, v in asdict(verdict).items() if k != "cached"}))
-    os.replace(tmp, path)
+    write_private(path, json.dumps({k: v for k, v in asdict(verdict).items() if k != "cached"}))

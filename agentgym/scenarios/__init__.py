@@ -23,11 +23,16 @@ class Generated:
     tasks: list[Task] = field(default_factory=list)
     rejected: Counter = field(default_factory=Counter)  # (family, reason) -> count
     attempts: int = 0
+    exhausted: bool = False  # stopped early: many attempts in a row gave nothing new
 
     def summary(self) -> dict[str, Any]:
         kept = Counter(t.meta["family"] for t in self.tasks)
         return {"kept": dict(kept), "attempts": self.attempts,
                 "rejected": {f"{fam}: {why}": n for (fam, why), n in self.rejected.most_common()}}
+
+
+MAX_SCENARIOS = 10_000
+STALL_ATTEMPTS = 150  # per family: this many attempts in a row with nothing kept means the corpus is spent
 
 
 def generate_scenarios(n: int, *, seed: int = 0, families: Iterable[str] = FAMILIES, corpus: SGDCorpus | None = None,
@@ -39,8 +44,11 @@ def generate_scenarios(n: int, *, seed: int = 0, families: Iterable[str] = FAMIL
     unknown = [f for f in fams if f not in BUILDERS]
     if unknown or not fams:
         raise ValueError(f"Unknown scenario family {unknown or fams!r}; choose from {', '.join(FAMILIES)}.")
-    if not isinstance(n, int) or n < 1:
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"n must be a whole number of at least 1, got {n!r}.")
+    if n > MAX_SCENARIOS:
+        raise ValueError(f"n={n:,} is more than one run makes ({MAX_SCENARIOS:,}); run it again with other seeds and "
+                         "join the files.")
     corpus = corpus or load_sgd(data_dir, split)
     values = known_values(corpus)
     rng = np.random.default_rng(seed)
@@ -48,7 +56,12 @@ def generate_scenarios(n: int, *, seed: int = 0, families: Iterable[str] = FAMIL
     seen: set[tuple[str, tuple[str, ...], str]] = set()
     limit = max_attempts or 30 * n
     bar = tqdm(total=n, desc="scenarios", disable=not progress)
+    stall_limit = STALL_ATTEMPTS * len(fams)
+    last_kept = 0
     while len(out.tasks) < n and out.attempts < limit:
+        if out.attempts - last_kept >= stall_limit:  # the corpus has no more new scenarios of these families
+            out.exhausted = True
+            break
         family = fams[out.attempts % len(fams)]
         out.attempts += 1
         task = BUILDERS[family](corpus, rng, values)
@@ -67,6 +80,7 @@ def generate_scenarios(n: int, *, seed: int = 0, families: Iterable[str] = FAMIL
         task.meta["validation"] = {k: checks[k] for k in CHECKS} | {"seed": seed}
         seen.add(signature)
         out.tasks.append(task)
+        last_kept = out.attempts
         bar.update(1)
     bar.close()
     return out

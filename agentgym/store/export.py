@@ -7,7 +7,8 @@ from typing import Any
 
 import pandas as pd
 
-from agentgym.store.scrub import scrub
+from agentgym.safeio import private_open
+from agentgym.scrub import scrub
 from agentgym.store.store import ExperienceStore
 
 
@@ -36,8 +37,7 @@ def export_chat_jsonl(store: ExperienceStore, path: str | Path, **filters: Any) 
     """Write one JSON line per episode ({"messages", "tools", "episode_id", ...}); returns the count."""
     df = _episodes(store, **filters)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
+    with private_open(path) as fh:
         for row in df.itertuples():
             rec = {"episode_id": row.id, "task_id": row.task_id, "agent": row.agent, "version": row.version,
                    "total_reward": row.total_reward, "success": row.success,

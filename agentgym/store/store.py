@@ -23,7 +23,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 import agentgym.store.schema as S
-from agentgym.store.scrub import might_hold_secrets, scrub, scrub_text
+from agentgym.safeio import check_bool, finite_number, private_dir
+from agentgym.scrub import might_hold_secrets, scrub, scrub_text
 
 SCALES: dict[str, tuple[float, float]] = {"thumbs": (0.0, 1.0), "1-5": (1.0, 5.0), "0-1": (0.0, 1.0)}
 
@@ -55,7 +56,7 @@ def _locate(location: str | os.PathLike[str], create: bool) -> tuple[str, Path |
                 "create=True) (CLI: --create).")
         if path.parent.exists() and not path.parent.is_dir():
             raise FileNotFoundError(f"Cannot make a store in {path.parent}: it is a file, not a folder.")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)  # 0700: a store folder it makes is its owner's alone
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # 0600 before SQLite opens it: its WAL files inherit the mode
         return f"sqlite:///{path}", path, False
     if not path.is_file():
@@ -149,7 +150,7 @@ class ExperienceStore:
                 raise StoreError(f"{self.where} is read-only and has schema version {current}, older than this agentgym's "
                                  f"({S.LATEST}); copy it to a folder of yours and open the copy to upgrade it.")
             if current > S.LATEST:
-                raise RuntimeError(
+                raise StoreError(
                     f"{self.where} has schema version {current}, newer than this agentgym understands ({S.LATEST}); "
                     "upgrade agentgym to open it."
                 )
@@ -307,9 +308,13 @@ class ExperienceStore:
         episode_id = self.start_episode(env_id, task_id, agent_version_id=agent_version_id, meta={"external": True, **(meta or {})})
         try:
             output = agent(input, context) if context is not None else agent(input)
-        except Exception as e:
+            if output is not None and not isinstance(output, (str, int, float, bool, list, dict)):
+                raise TypeError(f"the agent returned a {type(output).__name__}; return text, a number, a list or a dict "
+                                "(what the store can keep as it is), e.g. str(output)")
+        except BaseException as e:  # KeyboardInterrupt too: the episode is closed, never left 'running'
+            status = "error" if isinstance(e, Exception) else "abandoned"
             self.add_step(episode_id, 0, observation=_text(input), context=context, error=f"{type(e).__name__}: {e}")
-            self.finish_episode(episode_id, status="error")
+            self.finish_episode(episode_id, status=status)
             raise
         self.add_step(episode_id, 0, observation=_text(input), action=output, context=context)
         self.finish_episode(episode_id, status="terminated", messages=[
@@ -420,6 +425,13 @@ class ExperienceStore:
             conds.append(e.c.started_at >= _iso(since))
         if until is not None:
             conds.append(e.c.started_at <= _iso(until, "until"))
+        for name, bound in (("min_reward", min_reward), ("max_reward", max_reward)):
+            if bound is not None:
+                finite_number(name, bound)
+        if step is not None:
+            finite_number("step", step, low=0, integer=True)
+        if rated is not None:
+            check_bool("rated", rated)
         if min_reward is not None:
             conds.append(e.c.total_reward >= min_reward)
         if max_reward is not None:

@@ -16,6 +16,12 @@ def _f(default: Any, help: str, **kw: Any) -> Any:
     return field(default=default, metadata={"help": help}, **kw)
 
 
+# the largest value each whole-number field may take: far past any run on one machine, well short of a typo
+BOUNDS = {"max_steps": 10**7, "batch_size": 4096, "max_length": 131_072, "save_steps": 10**7, "max_turns": 1000,
+          "max_new_tokens": 32_768, "lora_r": 1024, "max_dialogues": 10**7, "group_size": 1024, "tasks_per_step": 4096,
+          "eval_tasks": 10**6, "eval_every": 10**7, "eval_samples": 1000}
+
+
 @dataclass
 class TrainConfig:
     """Everything a training run needs, checked in `__post_init__` before any compute is spent."""
@@ -82,10 +88,13 @@ class TrainConfig:
         data: dict[str, Any] = {}
         if path is not None:
             data = _read_config(Path(path))
-        unknown = set(data) - set(cls.__dataclass_fields__)
-        if unknown:
-            raise ValueError(f"Unknown config key(s) {sorted(unknown)}; known: {', '.join(cls.__dataclass_fields__)}.")
-        return cls(**{**data, **{k: v for k, v in overrides.items() if v is not None}})
+        sets = {k: v for k, v in overrides.items() if v is not None}
+        for where, keys in ((f" (in {path})", data), (" (given as an override, e.g. --set)", sets)):
+            unknown = set(keys) - set(cls.__dataclass_fields__)
+            if unknown:
+                raise ValueError(f"Unknown config key(s) {sorted(map(str, unknown))}{where}; known: "
+                                 f"{', '.join(cls.__dataclass_fields__)} (`TrainConfig.help()` says what each does).")
+        return cls(**{**data, **sets})
 
     def validate(self) -> None:
         """Every mistake we can see without loading a model, with what to do about it."""
@@ -106,25 +115,62 @@ class TrainConfig:
 
             if not cuda_available():
                 raise ValueError("use_unsloth=true needs a CUDA GPU and none is visible; set use_unsloth to null (auto) or false.")
-        if self.temperature <= 0:
-            raise ValueError(f"temperature must be positive (GRPO samples a group of different episodes), got {self.temperature}.")
-        for name in ("max_steps", "batch_size", "max_length", "save_steps", "max_turns", "max_new_tokens", "lora_r"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
-        if self.max_dialogues is not None and self.max_dialogues < 1:
-            raise ValueError(f"max_dialogues must be at least 1 (or null for all), got {self.max_dialogues}.")
-        if self.min_judge is not None and not 0.0 <= self.min_judge <= 1.0:
-            raise ValueError(f"min_judge is a judge score between 0 and 1, got {self.min_judge}.")
-        for name in ("tasks_per_step", "eval_samples"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}.")
-        for name in ("eval_tasks", "eval_every"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be 0 or more, got {getattr(self, name)}.")
+        self._check_ranges()
         self._check_env()
+        self._check_paths()
+
+    def _check_ranges(self) -> None:
+        """Numbers finite and within what one machine can run (a typo of 10**15 is refused, not started)."""
+        from agentgym.safeio import finite_number
+
+        finite_number("temperature (GRPO samples a group of different episodes)", self.temperature, low=0.0, high=100.0,
+                      low_open=True)
+        finite_number("learning_rate", self.learning_rate, low=0.0, high=1.0, low_open=True)
+        for name, high in BOUNDS.items():
+            value = getattr(self, name)
+            if value is None and name in ("max_dialogues",):
+                continue
+            low = 0 if name in ("eval_tasks", "eval_every") else 1
+            finite_number(name, value, low=low, high=high, integer=True)
+        finite_number("seed", self.seed, low=0, high=2**32 - 1, integer=True)
+        if self.min_judge is not None:
+            finite_number("min_judge (a judge score between 0 and 1)", self.min_judge, low=0.0, high=1.0)
+        for name in ("rewards", "rubric"):
+            for k, w in getattr(self, name).items():
+                finite_number(f"{name}[{k!r}] (a weight)", w, low=-1e6, high=1e6)
+        for name in ("env_kwargs", "persona", "judge_args", "judge_rubric"):
+            value = getattr(self, name)
+            bad = [k for k in value if not isinstance(k, str) or not k]
+            if bad:
+                raise ValueError(f"{name} keys must be non-empty strings, got {bad[:3]!r}.")
+            from agentgym.safeio import depth_of
+
+            if depth_of(value, 16) > 16 or len(repr(value)) > 2**20:
+                raise ValueError(f"{name} is too deep or too large (over 16 levels or 1 MB); a config holds settings, not data.")
+
+    def _check_paths(self) -> None:
+        """output_dir must be a folder this process can write, found out now rather than after the model loaded."""
+        import os
+
+        out = Path(self.output_dir)
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"output_dir {out} is a file; give a folder for the checkpoints.")
+        probe = out
+        while not probe.exists():
+            probe = probe.parent
+        if not probe.is_dir() or not os.access(probe, os.W_OK | os.X_OK):
+            raise ValueError(f"output_dir {out} cannot be written ({probe} is {'not a folder' if not probe.is_dir() else 'not writable'}); "
+                             "choose a folder you can write to, e.g. --set output_dir=runs/train.")
 
     def _check_env(self) -> None:
         """The env fields, checked without building the env (that happens in `env_spec`, still before the model loads)."""
+        import gymnasium as gym
+
+        import agentgym  # noqa: F401  (registers the ids)
+
+        if self.env_id not in gym.registry:
+            ids = sorted(k for k in gym.registry if k.startswith("agentgym/"))
+            raise ValueError(f"Unknown env_id {self.env_id!r}; agentgym's ids: {', '.join(ids)}.")
         if self.report_to not in ("none", "tensorboard", "trackio"):
             raise ValueError(f"report_to must be 'none', 'tensorboard' or 'trackio', got {self.report_to!r}.")
         if self.judge_mode not in ("episode", "step"):
@@ -150,6 +196,7 @@ class TrainConfig:
             known = {f.name for f in fields(Persona)}
             if set(self.persona) - known:
                 raise ValueError(f"Unknown persona knob(s) {sorted(set(self.persona) - known)}; known: {', '.join(sorted(known))}.")
+            Persona(**self.persona)  # each knob of its kind and range
 
     def env_spec(self) -> tuple[str, dict[str, Any]]:
         """(env id, kwargs) of the training env, as `gymnasium.make` takes them."""
@@ -210,23 +257,28 @@ class TrainConfig:
 
 def _read_config(path: Path) -> dict[str, Any]:
     """A JSON or YAML file of TrainConfig fields, or an error that names the file and what is wrong with it."""
+    from agentgym.safeio import load_yaml, loads_json, read_bounded
+
     if path.is_dir():
         raise ValueError(f"The config {path} is a folder; give a .json or .yaml file of TrainConfig fields.")
-    text = path.read_text()
+    text = read_bounded(path, "config", 2**20)
     if path.suffix in (".yaml", ".yml"):
         import yaml
 
         try:
-            data = yaml.safe_load(text) or {}
+            data = load_yaml(text, f"The config {path}") or {}
         except yaml.YAMLError as e:
             raise ValueError(f"The config {path} is not valid YAML: {' '.join(str(e).split())}") from None
     else:
         try:
-            data = json.loads(text) if text.strip() else {}
+            data = loads_json(text, f"The config {path}") if text.strip() else {}
         except json.JSONDecodeError as e:
             raise ValueError(f"The config {path} is not valid JSON ({e}); YAML files need a .yaml suffix.") from None
     if not isinstance(data, dict):
         raise ValueError(f"The config {path} must hold a mapping of TrainConfig fields, got a {type(data).__name__}.")
+    bad = [k for k in data if not isinstance(k, str)]
+    if bad:
+        raise ValueError(f"The config {path} has key(s) that are not names: {bad[:3]!r}; every key is a TrainConfig field.")
     return data
 
 

@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from agentgym.safeio import private_open
 from agentgym.train.config import TrainConfig
 
 
@@ -86,7 +87,7 @@ class SFTReview:
 
     def save(self, path: str) -> None:
         """The kept examples as JSONL (messages and task id), e.g. to train elsewhere."""
-        with open(path, "w", encoding="utf-8") as fh:
+        with private_open(path) as fh:
             for e in self.kept():
                 fh.write(json.dumps({"task_id": e.get("task_id"), "messages": e["messages"]}, ensure_ascii=False) + "\n")
 

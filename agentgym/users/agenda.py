@@ -51,6 +51,16 @@ class Persona:
     dontcare_unknown: bool = True  # answer "any is fine" when asked for a slot the goal has no value for
     withhold: bool = False  # volunteer nothing: every detail only when the agent asks for it
 
+    def __post_init__(self) -> None:
+        """Each knob of its own kind and range: a knob file or config saying patience='x' is refused here."""
+        from agentgym.safeio import check_bool, finite_number
+
+        finite_number("persona patience", self.patience, low=0, high=100, integer=True)
+        for name in ("verbosity", "extra_slots"):
+            finite_number(f"persona {name} (a probability)", getattr(self, name), low=0.0, high=1.0)
+        for name in ("reject_conflicts", "accept_alternatives", "dontcare_unknown", "withhold"):
+            check_bool(f"persona {name}", getattr(self, name))
+
 
 @dataclass
 class AgendaPolicy:

@@ -28,6 +28,8 @@ warnings.filterwarnings("ignore", module=r"dspy(\..*)?")
 import dspy  # noqa: E402
 
 from agentgym.llm.client import LLM  # noqa: E402
+from agentgym.safeio import loads_json, read_bounded, write_private  # noqa: E402
+from agentgym.scrub import scrub  # noqa: E402
 from agentgym.users.base import UserTurn  # noqa: E402
 from agentgym.users.goal_user import GoalDrivenUser, load_user_model  # noqa: E402
 from agentgym.users.llm_user import HybridUser, describe_acts, goal_text  # noqa: E402
@@ -166,14 +168,10 @@ class UserProgram(dspy.Module):
 def save_program(program: UserProgram, path: str | os.PathLike[str], **meta: Any) -> Path:
     """Write `program` (instructions and demos) with what made it (`meta`: optimizer, model, scores)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     doc = {"format": FORMAT, "version": FORMAT_VERSION, "kind": program.kind, "meta": meta,
            "dspy": json.loads(json.dumps(program.dump_state(), default=str)),
            "knn": {"k": program.knn_k, "pool": program.knn_pool}}
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1, sort_keys=True))
-    tmp.replace(path)
-    return path
+    return write_private(path, json.dumps(scrub(doc), indent=1, sort_keys=True))
 
 
 def load_program(path: str | os.PathLike[str] | None = None) -> tuple[UserProgram, dict[str, Any]]:
@@ -181,10 +179,10 @@ def load_program(path: str | os.PathLike[str] | None = None) -> tuple[UserProgra
     path = Path(path) if path is not None else DEFAULT_PROGRAM
     expected = f"a JSON file written by `agentgym optimize-user` (\"format\": \"{FORMAT}\", kinds {', '.join(KINDS)})"
     try:
-        doc = json.loads(path.read_text())
+        doc = loads_json(read_bounded(path, "user program", 16 * 2**20), f"The user program {path}")
     except FileNotFoundError:
         raise FileNotFoundError(f"No user program at {path}; expected {expected}.") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+    except (OSError, UnicodeDecodeError, ValueError) as e:
         raise ValueError(f"Cannot read user program {path} ({e}); expected {expected}.") from None
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise ValueError(f"{path} is not an agentgym user program; expected {expected}. (A file saved with DSPy's "

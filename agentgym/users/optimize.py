@@ -22,6 +22,8 @@ from typing import Any
 from agentgym.data.sgd import SGDCorpus, load_sgd
 from agentgym.data.tasks import Act, Task, turn_acts
 from agentgym.normalize import text_key
+from agentgym.safeio import write_private
+from agentgym.scrub import scrub
 from agentgym.users.goal_user import static_candidates
 from agentgym.users.nlu import find_values
 from agentgym.users.wording import check_wording, realized
@@ -242,6 +244,9 @@ def optimize_program(*, data_dir: str | None = None, split: str = "dev", train_s
 
     if budget < 1:
         raise ValueError(f"--budget must be at least 1 (demos, or candidate programs for random-search), got {budget}.")
+    for name, value in (("--train-turns", train_turns), ("--eval-turns", eval_turns)):
+        if value < 1:
+            raise ValueError(f"{name} must be at least 1 (real user turns; nothing can be optimized or scored on none), got {value}.")
     check_optimizer(optimizer, model)
     train_corpus, eval_corpus = load_sgd(data_dir, train_split), load_sgd(data_dir, split)
     train = real_turns(train_corpus, train_turns, seed)
@@ -262,6 +267,9 @@ def optimize_program(*, data_dir: str | None = None, split: str = "dev", train_s
               "eval_turns": len(held), "before": before.summary(), "after": after.summary(),
               "difference": {"fidelity": round(d, 4), "ci_low": round(lo, 4), "ci_high": round(hi, 4)},
               "error": error, "kept": "unoptimized (the optimizer failed)" if error else optimizer}
+    calls = list(lm.llm.ledger.calls)
+    result["llm_calls"], result["llm_failed"] = len(calls), sum(not c.ok for c in calls)
+    result["llm_first_error"] = next((c.error for c in calls if not c.ok), None)
     result["out"] = str(save_program(tuned, out, **{k: v for k, v in result.items() if k != "out"}))
     return result
 
@@ -316,22 +324,32 @@ def tune_goal_user(*, data_dir: str | None = None, split: str = "dev", train_spl
     default = {"upfront_threshold": base.policy.upfront_threshold, **asdict(Persona())}
     doc = {"format": "agentgym-goal-user-knobs", "knobs": {k: best[k] for k in grid}, "scores": best, "grid": rows,
            "fitted_default": {k: default[k] for k in grid}, "data": f"{corpus.path}", "dialogues": max_dialogues}
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    Path(out).write_text(json.dumps(doc, indent=1))
+    write_private(out, json.dumps(scrub(doc), indent=1))
     return {"best": best, "grid": rows, "out": str(out)}
 
 
 def tuned_user(path: str | Path, data_dir: str | None = None, train_split: str = "train") -> Any:
     """The goal user with the knobs `tune_goal_user` saved: `gym.make("agentgym/SGD-v0", user=tuned_user(p))`."""
-    import json
-
+    from agentgym.safeio import finite_number, loads_json, read_bounded
+    from agentgym.users.agenda import Persona
     from agentgym.users.goal_user import GoalDrivenUser, load_user_model
 
     try:
-        doc = json.loads(Path(path).read_text())
+        doc = loads_json(read_bounded(path, "knob file", 2**20), f"The knob file {path}")
     except (OSError, ValueError) as e:
         raise ValueError(f"Cannot read tuned knobs {path} ({e}); expected the JSON `agentgym optimize-user --target goal` writes.") from None
-    if not isinstance(doc, dict) or doc.get("format") != "agentgym-goal-user-knobs":
+    if not isinstance(doc, dict) or doc.get("format") != "agentgym-goal-user-knobs" or not isinstance(doc.get("knobs"), dict):
         raise ValueError(f"{path} is not a knob file from `agentgym optimize-user --target goal`.")
-    model, persona = _with_knobs(load_user_model(data_dir, train_split), doc["knobs"])
+    knobs = doc["knobs"]
+    unknown = set(knobs) - set(POLICY_KNOBS) - set(Persona.__dataclass_fields__)
+    if unknown:
+        raise ValueError(f"The knob file {path} has unknown knob(s) {sorted(map(str, unknown))}; known: "
+                         f"{', '.join(sorted([*POLICY_KNOBS, *Persona.__dataclass_fields__]))}.")
+    for k in POLICY_KNOBS:
+        if k in knobs:
+            finite_number(f"knob {k} in {path}", knobs[k], low=0.0, high=1.0)
+    try:
+        model, persona = _with_knobs(load_user_model(data_dir, train_split), knobs)
+    except ValueError as e:
+        raise ValueError(f"The knob file {path}: {e}") from None
     return GoalDrivenUser(model, persona=persona)

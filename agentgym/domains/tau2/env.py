@@ -37,6 +37,7 @@ from agentgym.domains.tau2.reward import breakdown_of, tau2_reward
 from agentgym.domains.tau2.world import Tau2World
 from agentgym.episode import DialogueEnv, check_task_ids, dumps, fresh_meta
 from agentgym.registry import registry
+from agentgym.safeio import check_bool
 from agentgym.types import Message, tool_call
 
 GREETING = "Hi! How can I help you today?"  # tau2's orchestrator opens every conversation with it
@@ -53,6 +54,8 @@ class Tau2Env(DialogueEnv):
                  all_messages_as_observation: bool = False, task_ids: list[str] | None = None, include_history: bool = False,
                  user_model: str | None = None, user_provider: str | None = None, normalize_rewards: bool = True,
                  render_mode: str | None = None) -> None:
+        check_bool("solo_mode", solo_mode)
+        check_bool("normalize_rewards", normalize_rewards)
         check_domain(domain, solo_mode)
         check_task_ids(task_ids)
         super().__init__(max_turns=max_steps, render_mode=render_mode, include_history=include_history,
@@ -105,6 +108,9 @@ class Tau2Env(DialogueEnv):
         return spec
 
     # ---- hooks ------------------------------------------------------------------------------
+    def _llm_parts(self) -> list[Any]:
+        return [self.user]
+
     def _start(self, options: dict[str, Any]) -> tuple[list[Message], dict[str, Any]]:
         from tau2.data_model.message import AssistantMessage
 
@@ -220,7 +226,8 @@ class Tau2Env(DialogueEnv):
     def _base_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {"task_id": self.task.id if self.task is not None else None, "tools": self.schemas,
                                 "tool_meta": fresh_meta(self.tool_meta),
-                                "policy": self.policy, "task": self.task,  # tau2's Task object, as tau2's gym gives it
+                                "policy": self.policy,  # tau2's Task object, as tau2's gym gives it: a copy, so no agent can edit the grading
+                                "task": self.task.model_copy(deep=True) if self.task is not None else None,
                                 "reward_info": copy.deepcopy(self.reward_info), "simulation_run": self._simulation_run() if self.done else "{}"}
         return info
 

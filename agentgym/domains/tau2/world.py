@@ -46,10 +46,24 @@ class Tau2World:
             state.disarm()
 
     def call(self, tool_call: Any) -> Any:
-        """tau2's `get_response` (tool call + sync_tools); an exception becomes `Error: ...`."""
+        """tau2's `get_response` (tool call + sync_tools); an exception becomes `Error: ...`. A call no tool
+        could answer within the budget (an expression whose value has millions of digits) is refused first."""
+        refused = hostile_call(tool_call.name, tool_call.arguments)
+        if refused is not None:
+            from tau2.data_model.message import ToolMessage
+
+            return ToolMessage(id=tool_call.id, content=f"Error: {refused}", requestor=tool_call.requestor, role="tool",
+                               error=True)
+        from agentgym.safeio import TimeBudgetExceeded, time_budget
+
         self._arm(tool_call.name, tool_call.requestor)
         try:
-            return self.env.get_response(tool_call)
+            with time_budget(TOOL_SECONDS, f"the tool {tool_call.name}"):
+                return self.env.get_response(tool_call)
+        except TimeBudgetExceeded as e:
+            from tau2.data_model.message import ToolMessage
+
+            return ToolMessage(id=tool_call.id, content=f"Error: {e}", requestor=tool_call.requestor, role="tool", error=True)
         finally:
             self._disarm()
 
@@ -100,3 +114,62 @@ class Tau2World:
         """tau2's DB check: agent DB and user DB equal to the gold replay's."""
         gold = self.gold(task)
         return all(same_state(gold[k], current[k], self.states[k]) for k in self.states)
+
+
+TOOL_SECONDS = 5.0  # no tau2 tool takes a millisecond of this on real input
+MAX_EXPRESSION_CHARS = 500
+MAX_ARGUMENT_CHARS = 100_000
+
+
+def hostile_call(name: str, arguments: Any) -> str | None:
+    """Why a tool call would hold the step far past any real tool's time (or memory), else None.
+
+    tau2's `calculate` hands its expression to `eval`: `9**9**9**9` never returns, and `(` × 10⁵
+    overflows the parser's stack. Its valid expressions (numbers, + - * /, parentheses) are still
+    evaluated by tau2 itself, so results stay tau2's to the last digit."""
+    import ast
+
+    total = sum(len(v) for v in arguments.values() if isinstance(v, str)) if isinstance(arguments, dict) else 0
+    if total > MAX_ARGUMENT_CHARS:
+        return f"the arguments are {total:,} characters long; a tool call's text is at most {MAX_ARGUMENT_CHARS:,}"
+    if name != "calculate" or not isinstance(arguments, dict) or not isinstance(arguments.get("expression"), str):
+        return None
+    expr = arguments["expression"]
+    if len(expr) > MAX_EXPRESSION_CHARS:
+        return f"the expression is {len(expr):,} characters long; calculate takes at most {MAX_EXPRESSION_CHARS}"
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None  # tau2 answers an unparseable expression with its own error, at once
+    for node in ast.walk(tree):
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
+            exponent, value = _float_value(node.right), _float_value(node)
+            if exponent is None or abs(exponent) > 1000 or value is None:
+                return ("the expression raises to a power whose value no calculator can hold (above 1e308, or an exponent "
+                        "above 1000); use + - * / and small powers")
+    return None
+
+
+def _float_value(node: Any) -> float | None:
+    """The value of an arithmetic sub-expression in floating point — instant, unlike Python's exact integers —
+    or None where it overflows or is not plain arithmetic."""
+    import ast
+    import math
+    import operator
+
+    ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+           ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: math.pow}
+    try:
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            value = float(node.value)
+        elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            inner = _float_value(node.operand)
+            value = None if inner is None else (-inner if isinstance(node.op, ast.USub) else inner)
+        elif isinstance(node, ast.BinOp) and type(node.op) in ops:
+            a, b = _float_value(node.left), _float_value(node.right)
+            value = None if a is None or b is None else float(ops[type(node.op)](a, b))
+        else:
+            return None
+    except (OverflowError, ZeroDivisionError, ValueError, RecursionError):
+        return None
+    return value if value is not None and math.isfinite(value) else None

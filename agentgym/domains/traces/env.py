@@ -69,6 +69,9 @@ class TraceEnv(DialogueEnv):
         return self.all_tasks[task_id]
 
     # ---- hooks ----------------------------------------------------------------------------
+    def _llm_parts(self) -> list[Any]:
+        return [self.simulator] if self.simulator is not None else []
+
     def _start(self, options: dict[str, Any]) -> tuple[list[Message], dict[str, Any]]:
         tid = options.get("task_id")
         self.task = self._get(str(tid)) if tid is not None else self.all_tasks[self.task_ids[int(self.np_random.integers(len(self.task_ids)))]]

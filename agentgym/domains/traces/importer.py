@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentgym.safeio import MAX_LINE_BYTES, iter_lines, loads_json
+
 
 @dataclass
 class TraceCall:
@@ -47,6 +49,19 @@ class TraceTask:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TraceTask:
+        from agentgym.safeio import check_id
+
+        if not isinstance(d, dict):
+            raise TypeError(f"a trace task is a JSON object, got {type(d).__name__}")
+        check_id("task_id", d.get("task_id"), max_len=200)
+        if not isinstance(d.get("user_turns"), list) or not d["user_turns"]:
+            raise ValueError("user_turns must be a non-empty list of what the user said")
+        if not isinstance(d.get("tools"), list) or not all(isinstance(t, dict) and isinstance(t.get("function"), dict)
+                                                            and isinstance(t["function"].get("name"), str) for t in d["tools"]):
+            raise ValueError("tools must be a list of OpenAI tool schemas ({'type': 'function', 'function': {'name': ...}})")
+        if not isinstance(d.get("calls"), list) or not all(isinstance(c, dict) and isinstance(c.get("arguments"), dict)
+                                                            for c in d["calls"]):
+            raise ValueError("calls must be a list of {name, arguments (an object), result}")
         return cls(str(d["task_id"]), [str(t) for t in d["user_turns"]], list(d["tools"]),
                    [TraceCall(str(c["name"]), dict(c["arguments"]), str(c["result"])) for c in d["calls"]],
                    str(d.get("system", "")), dict(d.get("meta") or {}))
@@ -71,7 +86,9 @@ def sample_traces() -> Path:
 def _args(raw: Any) -> dict[str, Any]:
     if isinstance(raw, dict):
         return raw
-    value = json.loads(raw or "{}")
+    if not isinstance(raw, (str, type(None))):
+        raise ValueError(f"tool arguments must be a JSON object or its JSON text, got {type(raw).__name__}")
+    value = loads_json(raw or "{}", "tool arguments")
     if not isinstance(value, dict):
         raise ValueError(f"tool arguments must be a JSON object, got {type(value).__name__}")
     return value
@@ -93,8 +110,13 @@ def _from_openai(rec: dict[str, Any]) -> tuple[list[str], list[TraceCall], str]:
         elif role == "user":
             turns.append(_text(m.get("content")))
         elif role == "assistant":
-            for i, c in enumerate(m.get("tool_calls") or []):
+            tool_calls = m.get("tool_calls") or []
+            if not isinstance(tool_calls, list) or not all(isinstance(c, dict) for c in tool_calls):
+                raise ValueError("an assistant message's tool_calls must be a list of call objects")
+            for i, c in enumerate(tool_calls):
                 fn = c.get("function", c)
+                if not isinstance(fn, dict):
+                    raise ValueError("a tool call's function must be an object with name and arguments")
                 pending[c.get("id") or f"call_{len(calls)}_{i}"] = (str(fn["name"]), _args(fn.get("arguments")))
         elif role == "tool":
             cid = m.get("tool_call_id")
@@ -116,7 +138,9 @@ def _from_apigen(rec: dict[str, Any]) -> tuple[list[str], list[TraceCall], str]:
         if who in ("human", "user"):
             turns.append(_text(value))
         elif who == "function_call":
-            call = json.loads(value) if isinstance(value, str) else value
+            call = loads_json(value, "a function_call") if isinstance(value, str) else value
+            if not isinstance(call, dict):
+                raise ValueError(f"a function_call must be an object with name and arguments, got {type(call).__name__}")
             last = (str(call["name"]), _args(call.get("arguments")))
         elif who == "observation":
             if last is None:
@@ -145,49 +169,56 @@ def import_traces(path: str | os.PathLike[str], *, prefix: str | None = None) ->
         raise FileNotFoundError(f"No trace file at {p}.")
     report = ImportReport()
     prefix = prefix or p.stem
-    with open(p, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                rec = json.loads(line)
-                if not isinstance(rec, dict):
-                    raise ValueError(f"expected a JSON object, got {type(rec).__name__}")
-                if "messages" in rec:
-                    turns, calls, system = _from_openai(rec)
-                elif "conversations" in rec:
-                    turns, calls, system = _from_apigen(rec)
-                else:
-                    raise ValueError("neither 'messages' (OpenAI format) nor 'conversations' (APIGen-MT format)")
-            except json.JSONDecodeError as e:
-                report.problems.append(f"line {n}: not JSON ({e.msg})")
-                continue
-            except (KeyError, TypeError, ValueError, AttributeError) as e:
-                report.problems.append(f"line {n}: {type(e).__name__}: {e}")
-                continue
-            if not turns:
-                report.problems.append(f"line {n}: no user turn, so no goal to play")
-                continue
-            if not calls:
-                report.problems.append(f"line {n}: no tool call with a result; a trace without tool calls is a chat, not a task")
-                continue
-            raw_tools = rec.get("tools") or []
-            try:
-                declared = json.loads(raw_tools) if isinstance(raw_tools, str) else list(raw_tools)
-            except json.JSONDecodeError:
-                report.problems.append(f"line {n}: 'tools' is not JSON")
-                continue
-            schemas = {}
-            for t in declared:
-                fn = t.get("function", t) if isinstance(t, dict) else {}
-                if fn.get("name"):
-                    schemas[fn["name"]] = {"type": "function", "function": {k: fn[k] for k in ("name", "description", "parameters") if k in fn}}
-            for name in dict.fromkeys(c.name for c in calls):
-                if name not in schemas:
-                    schemas[name] = _infer_schema(name, [c for c in calls if c.name == name])
-            report.tasks.append(TraceTask(f"{prefix}-{n:05d}", turns, list(schemas.values()), calls, system,
-                                          {"family": "trace", "source": f"{p.name}:{n}"}))
+    for n, line in iter_lines(p, "trace file"):
+        if line is None:
+            report.problems.append(f"line {n}: longer than {MAX_LINE_BYTES:,} bytes or not UTF-8")
+            continue
+        if not line.strip():
+            continue
+        try:
+            report.tasks.append(_task_of(loads_json(line, "the record"), f"{prefix}-{n:05d}", f"{p.name}:{n}"))
+        except json.JSONDecodeError as e:
+            report.problems.append(f"line {n}: not JSON ({e.msg})")
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
+            report.problems.append(f"line {n}: {type(e).__name__}: {str(e)[:300]}")
     return report
+
+
+def _task_of(rec: Any, task_id: str, source: str) -> TraceTask:
+    """One record as a task, or an exception saying why it cannot be one."""
+    if not isinstance(rec, dict):
+        raise ValueError(f"expected a JSON object, got {type(rec).__name__}")
+    if "messages" in rec:
+        if not isinstance(rec["messages"], list) or not all(isinstance(m, dict) for m in rec["messages"]):
+            raise ValueError("'messages' must be a list of message objects")
+        turns, calls, system = _from_openai(rec)
+    elif "conversations" in rec:
+        if not isinstance(rec["conversations"], list) or not all(isinstance(m, dict) for m in rec["conversations"]):
+            raise ValueError("'conversations' must be a list of {from, value} objects")
+        turns, calls, system = _from_apigen(rec)
+    else:
+        raise ValueError("neither 'messages' (OpenAI format) nor 'conversations' (APIGen-MT format)")
+    if not turns:
+        raise ValueError("no user turn, so no goal to play")
+    if not calls:
+        raise ValueError("no tool call with a result; a trace without tool calls is a chat, not a task")
+    raw_tools = rec.get("tools") or []
+    declared = loads_json(raw_tools, "'tools'") if isinstance(raw_tools, str) else raw_tools
+    if not isinstance(declared, list) or not all(isinstance(t, dict) for t in declared):
+        raise ValueError(f"'tools' must be a list of tool schemas (objects with a name), got {type(declared).__name__}"
+                         + (" of non-objects" if isinstance(declared, list) else ""))
+    schemas = {}
+    for t in declared:
+        fn = t.get("function", t)
+        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"]:
+            raise ValueError("a tool schema has no name (expected {'name': ..., 'parameters': {...}} or OpenAI's {'function': {...}})")
+        if "parameters" in fn and not isinstance(fn["parameters"], dict):
+            raise ValueError(f"the parameters of tool {fn['name']!r} must be a JSON schema object")
+        schemas[fn["name"]] = {"type": "function", "function": {k: fn[k] for k in ("name", "description", "parameters") if k in fn}}
+    for name in dict.fromkeys(c.name for c in calls):
+        if name not in schemas:
+            schemas[name] = _infer_schema(name, [c for c in calls if c.name == name])
+    return TraceTask(task_id, turns, list(schemas.values()), calls, system, {"family": "trace", "source": source})
 
 
 def save_trace_tasks(path: str | os.PathLike[str], tasks: list[TraceTask]) -> Path:
@@ -202,13 +233,15 @@ def load_trace_tasks(path: str | os.PathLike[str]) -> list[TraceTask]:
     if not p.is_file():
         raise FileNotFoundError(f"No trace task file at {p}; make one with `agentgym import-traces`.")
     out = []
-    with open(p, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    out.append(TraceTask.from_dict(json.loads(line)))
-                except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-                    raise ValueError(f"{p} line {n} is not a trace task ({type(e).__name__}: {e}).") from None
+    for n, line in iter_lines(p, "trace task file"):
+        if line is None:
+            raise ValueError(f"{p} line {n} is longer than {MAX_LINE_BYTES:,} bytes or not UTF-8; it is not a trace task.")
+        if line.strip():
+            try:
+                out.append(TraceTask.from_dict(loads_json(line, f"{p} line {n}")))
+            except (KeyError, TypeError, ValueError, AttributeError) as e:
+                raise ValueError(f"{p} line {n} is not a trace task ({type(e).__name__}: {str(e)[:300]}); "
+                                 "make the file again with `agentgym import-traces`.") from None
     if not out:
         raise ValueError(f"{p} holds no trace task.")
     return out

@@ -11,6 +11,7 @@ Three nets, applied together by `scrub`:
 """
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -40,8 +41,12 @@ _VALUE = re.compile("|".join([
 _URL_USERINFO = re.compile(r"(\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^/\s:@]*:)([^@\s/]+)(@)")
 _URL_QUERY = re.compile(r"([?&;](?:[^=&\s#]*?)(?:key|token|secret|password|passwd|pwd|sig|signature|auth|credential)"
                         r"[^=&\s#]*=)([^&\s#]+)", re.I)
-_FREE_TEXT = re.compile(r"\b((?:api|access|secret|private|openai|anthropic)[ _\-]?key|token|secret|password|passwd|passcode|pwd)"
-                        r"(\s*(?:is|:|=)\s*[\"']?)(?!\*\*\*)([^\s\"',;&]{4,})", re.I)
+_FREE_TEXT = re.compile(r"\b((?:api|access|secret|private|openai|anthropic)[ _\-]?key|token|secret|password|passwd|passcode|pwd"
+                        r"|passphrase|pass phrase|pin(?: code| number)?|cvv|cvc|security code)"
+                        r"(\s*(?:is|:|=)\s*[\"']?)(?!\*\*\*)([^\s\"',;&]{3,})", re.I)
+# `name=value`, `name: value`, `"name": "value"` (JSON text, `fn(name='value')`, headers) whose name names a secret
+_NAMED = re.compile(r"([\"']?)([A-Za-z_][A-Za-z0-9_\-]{1,60})\1(\s*[:=]\s*)"
+                    r"(\"(?:[^\"\\]|\\.){3,}\"|'[^']{3,}'|[^\s\"',;&)}\]]{3,})")
 
 
 def secret_key(name: str) -> bool:
@@ -60,7 +65,7 @@ def secret_key(name: str) -> bool:
 # every pattern above needs one of these (lowercased) in the text: a cheap test that spares most strings the regexes
 _TRIGGERS = ("sk-", "aiza", "hf_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat", "glpat", "xox", "akia", "asia", "gsk",
              "r8_", "nvapi", "pplx", "fw_", "fw-", "tgp_", "eyj", "bearer", "://", "key", "token", "secret", "passw",
-             "passphrase", "passcode", "pwd", "auth", "credential", "sig")  # the last ones: names a URL query masks
+             "passphrase", "passcode", "pwd", "auth", "credential", "sig", "pin", "cvv", "cvc", "security code", "cookie")  # the last ones: names a URL query masks
 # ... and every secret key name one of these too (with _TRIGGERS: a JSON text without any of them holds no secret)
 _KEY_TRIGGERS = ("cookie",)
 
@@ -77,12 +82,40 @@ def scrub_text(s: str) -> str:
     """`s` with secret-shaped values, URL passwords and query tokens, and `password: …` phrases masked."""
     if len(s) < 4 or not any(map(s.lower().__contains__, _TRIGGERS)):
         return s
+    if s[0] in "{[" and s[-1] in "}]" and len(s) < 2**20:  # JSON text (tool arguments as a string): scrub what it holds
+        try:
+            obj = json.loads(s)
+        except (ValueError, RecursionError):
+            obj = None
+        if isinstance(obj, (dict, list)):
+            clean = scrub(obj)
+            return s if clean == obj else json.dumps(clean, ensure_ascii=False)
     s = _VALUE.sub(MASK, s)
     if "://" in s:
         s = _URL_USERINFO.sub(rf"\g<1>{MASK}\g<3>", s)
     if "=" in s:
         s = _URL_QUERY.sub(rf"\g<1>{MASK}", s)
-    return _FREE_TEXT.sub(rf"\g<1>\g<2>{MASK}", s)
+    s = _FREE_TEXT.sub(rf"\g<1>\g<2>{MASK}", s)
+    if "=" in s or ":" in s:
+        s = _NAMED.sub(_mask_named, s)
+    return s
+
+
+def _mask_named(m: re.Match[str]) -> str:
+    value = m.group(4)
+    quote = value[0] if value[0] in "\"'" else ""
+    inner = value[1:-1] if quote else value
+    if inner == MASK or not secret_key(m.group(2)) or inner.lower() in ("true", "false", "null", "none") or _number(inner):
+        return m.group(0)
+    return f"{m.group(1)}{m.group(2)}{m.group(1)}{m.group(3)}{quote}{MASK}{quote}"
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def scrub(obj: Any) -> Any:
