@@ -42,32 +42,50 @@ def dumps(obj: Any) -> str:
 
 
 # info values that hold (or could hold) objects the env goes on using: each step's info gets its own copy
-DETACHED = ("messages", "history", "tools", "tool_calls", "tool_results", "user_acts", "goal", "reward_info", "cost",
-            "reward_breakdown", "judge_verdict")
+# (reward_breakdown and cost are built fresh for every info: flat numbers)
+DETACHED = ("messages", "history", "tool_calls", "tool_results", "user_acts", "goal", "reward_info", "judge_verdict")
 
 
 def detach(value: Any) -> Any:
-    """A deep copy of JSON-shaped `value` (orjson's round trip: fast), or `copy.deepcopy` for anything else."""
+    """A deep copy of the dicts, lists and tuples in `value` (leaves are immutable or copied by `copy.deepcopy`)."""
+    if isinstance(value, dict):
+        return {k: detach(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [detach(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(detach(v) for v in value)
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
-    try:
-        copied = orjson.loads(orjson.dumps(value))
-    except (TypeError, orjson.JSONEncodeError):
-        import copy
+    import copy
 
-        return copy.deepcopy(value)
-    return copied if _same_shape(value, copied) else __import__("copy").deepcopy(value)
+    return copy.deepcopy(value)
 
 
-def _same_shape(a: Any, b: Any) -> bool:
-    """orjson turns tuples into lists and int keys into strings; then the copy is not faithful."""
-    if type(a) is not type(b):
-        return isinstance(a, float) and isinstance(b, float)
-    if isinstance(a, dict):
-        return all(k in b and _same_shape(v, b[k]) for k, v in a.items())
-    if isinstance(a, list):
-        return len(a) == len(b) and all(_same_shape(x, y) for x, y in zip(a, b, strict=True))
-    return True
+class EpisodeCopy:
+    """The agent's own copy of a value the env keeps and shows every step (the tool schemas): made once per
+    episode (and whenever the env's value changes), so nothing an agent does to it reaches the env. JSON
+    values are serialized once per value and parsed once per episode (orjson: a deep copy at C speed)."""
+
+    __slots__ = ("_blob", "_copy", "_of")
+
+    def __init__(self) -> None:
+        self._of: Any = None
+        self._blob: bytes | None = None
+        self._copy: Any = None
+
+    def clear(self) -> None:
+        self._copy = None
+
+    def of(self, value: Any) -> Any:
+        if value is not self._of:
+            self._of, self._copy = value, None
+            try:
+                self._blob = orjson.dumps(value) if isinstance(value, list) else None
+            except (TypeError, orjson.JSONEncodeError):
+                self._blob = None
+        if self._copy is None:
+            self._copy = orjson.loads(self._blob) if self._blob is not None else detach(value)
+        return self._copy
 
 
 def fresh_meta(meta: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -127,6 +145,7 @@ class DialogueEnv(gym.Env[str, str]):
         self.done = False
         self.termination: str | None = None
         self.started = False
+        self._tools_copy = EpisodeCopy()
 
     # ---- hooks a domain implements ------------------------------------------------------
     def _start(self, options: dict[str, Any]) -> tuple[list[Message], dict[str, Any]]:
@@ -180,6 +199,7 @@ class DialogueEnv(gym.Env[str, str]):
         super().reset(seed=seed)
         self.history, self.turns, self.done, self.termination = [], 0, False, None
         self._new_ledger()
+        self._tools_copy.clear()
         new, extra = self._start(dict(options or {}))  # a bad task id raises here: the next step says to reset
         self.started = True
         self.breakdown = self._score()
@@ -275,4 +295,6 @@ class DialogueEnv(gym.Env[str, str]):
         for key in DETACHED:  # an agent (or wrapper) that edits its info never edits the env
             if key in info:
                 info[key] = detach(info[key])
+        if "tools" in info:
+            info["tools"] = self._tools_copy.of(info["tools"])
         return info  # type: ignore[return-value]

@@ -621,3 +621,40 @@ def test_planted_secrets_never_reach_any_file_the_package_writes(tmp_path, capsy
         assert stat.S_IMODE(d.stat().st_mode) == 0o700, d
     store.close()
     registry._entries["agent"].pop("leaky")
+
+
+@pytest.mark.skipif(__import__("importlib").util.find_spec("litellm") is None, reason="llm extra not installed")
+def test_eval_judge_whose_every_answer_is_unreadable_exits_1(capsys):
+    sys.path.insert(0, str(Path(__file__).parent))
+    from fake_llm_server import FakeLLMServer
+
+    with FakeLLMServer(["ok:I like turtles."]) as srv:
+        rc, err = _cli(["eval-judge", "--model", "openai/fake", "--api-base", srv.api_base, "--api-key", "x", "--pairs", "2",
+                        "--quiet"], capsys)
+    assert rc == 1 and "none of its" in err and "could be read as a score" in err
+
+
+# every subcommand, one bad input each: an `agentgym: error`, exit 2 (test_attacks.py walks run/train/versions/eval further)
+BAD_INPUT = {
+    "run": ["run", "--env", "agentgym/Traces-v0", "--tasks", "/nonexistent.jsonl", "--quiet"],
+    "eval-user": ["eval-user", "--max-dialogues", "0", "--quiet"],
+    "optimize-user": ["optimize-user", "--budget", "0", "--quiet"],
+    "eval-judge": ["eval-judge", "--pairs", "0", "--quiet"],
+    "train": ["train", "grpo", "--set", "group_size=1", "--quiet"],
+    "eval": ["eval", "--store", "/nonexistent/store", "--version", "v", "--quiet"],
+    "compare": ["compare", "scripted", "nope", "--quiet"],
+    "scenarios": ["scenarios", "--n", "0", "--out", "s.jsonl", "--quiet"],
+    "import-traces": ["import-traces", "/nonexistent.jsonl", "--out", "o.jsonl"],
+    "versions": ["versions", "--store", "/nonexistent/store"],
+}
+
+
+def test_bad_input_covers_every_subcommand():
+    assert set(BAD_INPUT) == set(SUBCOMMANDS)
+
+
+@pytest.mark.parametrize("name", sorted(BAD_INPUT))
+def test_every_subcommand_refuses_bad_input_with_a_message(name, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rc, err = _cli(BAD_INPUT[name], capsys)
+    assert rc == 2 and err.startswith("agentgym: error: ") and len(err) > 40, (name, err)

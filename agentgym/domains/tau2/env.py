@@ -88,6 +88,8 @@ class Tau2Env(DialogueEnv):
         self.user_tools = env.get_user_tools() if env.user_tools is not None and not self.solo_mode else []
         self.policy = env.get_policy()
         self.task: Any = None
+        self._agent_task: Any = None
+        self._task_json: dict[str, str] = {}
         self.trajectory: list[Any] = []  # the episode as tau2 messages (what tau2's evaluator reads)
         self._pending_user_calls: list[Any] = []  # the user's tool calls this turn, recorded before its message
         self.reward_info: dict[str, Any] = {}
@@ -118,6 +120,9 @@ class Tau2Env(DialogueEnv):
         if tid is None:
             tid = self.task_ids[int(self.np_random.integers(len(self.task_ids)))]
         self.task = get_task(self.domain, str(tid))
+        if str(tid) not in self._task_json:  # what info shows is a copy: no agent can edit the grading through it
+            self._task_json[str(tid)] = self.task.model_dump_json()
+        self._agent_task = type(self.task).model_validate_json(self._task_json[str(tid)])  # 5× cheaper than a deep copy
         seed = int(self.np_random.integers(2**31 - 1))
         self.world.gold(self.task)  # cached before the episode touches the DB
         self.world.reset(self.task)
@@ -226,8 +231,8 @@ class Tau2Env(DialogueEnv):
     def _base_info(self) -> dict[str, Any]:
         info: dict[str, Any] = {"task_id": self.task.id if self.task is not None else None, "tools": self.schemas,
                                 "tool_meta": fresh_meta(self.tool_meta),
-                                "policy": self.policy,  # tau2's Task object, as tau2's gym gives it: a copy, so no agent can edit the grading
-                                "task": self.task.model_copy(deep=True) if self.task is not None else None,
+                                "policy": self.policy,  # tau2's Task object, as tau2's gym gives it: the episode's copy, not the one graded
+                                "task": self._agent_task,
                                 "reward_info": copy.deepcopy(self.reward_info), "simulation_run": self._simulation_run() if self.done else "{}"}
         return info
 
