@@ -450,7 +450,8 @@ KEPT = {
 def _interrupted(args: argparse.Namespace) -> str:
     fields = {k: getattr(args, k, None) for k in ("out", "store", "output_dir")}
     if args.command == "compare":
-        fields["store_note"] = (f"the episodes that finished are recorded in {args.store}" if args.store else
+        fields["store_note"] = (f"the episodes that finished are recorded in {args.store}" + (
+            " (each worker's last unwritten batch, up to 16 episodes, is lost)" if args.workers > 1 else "") if args.store else
                                 "nothing was kept (pass --store to keep every finished episode)")
     if args.command == "run":
         partials = sorted(Path(args.out).glob("*.jsonl.partial")) if Path(args.out).is_dir() else []

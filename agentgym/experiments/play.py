@@ -165,10 +165,24 @@ def _execute(units: list[Unit], workers: int, use_ray: bool) -> Iterator[tuple[i
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
         # spawn: workers start clean (no inherited llama.cpp / torch threads); they load the corpus from the signed cache
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        # workers ignore Ctrl-C: the parent alone answers it (one line, what was kept), then stops them
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_ignore_sigint)
+        try:
             futures = {pool.submit(play_unit, u): i for i, u in enumerate(units)}
             for f in as_completed(futures):
                 yield futures[f], f.result()
+        except BaseException:
+            for proc in list(getattr(pool, "_processes", {}).values()):
+                proc.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
+
+
+def _ignore_sigint() -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class ClusterLost(RuntimeError):

@@ -171,7 +171,8 @@ def save_program(program: UserProgram, path: str | os.PathLike[str], **meta: Any
     doc = {"format": FORMAT, "version": FORMAT_VERSION, "kind": program.kind, "meta": meta,
            "dspy": json.loads(json.dumps(program.dump_state(), default=str)),
            "knn": {"k": program.knn_k, "pool": program.knn_pool}}
-    return write_private(path, json.dumps(scrub(doc), indent=1, sort_keys=True))
+    # meta (model strings, arguments) is scrubbed; the DSPy state is kept as DSPy wrote it ("signature" is a secret-like name)
+    return write_private(path, json.dumps({**doc, "meta": scrub(doc["meta"])}, indent=1, sort_keys=True))
 
 
 def load_program(path: str | os.PathLike[str] | None = None) -> tuple[UserProgram, dict[str, Any]]:
