@@ -38,7 +38,7 @@ from agentgym.data.schema import domain as service_domain
 from agentgym.data.sgd import SGDCorpus, load_sgd
 from agentgym.data.tasks import Task
 from agentgym.episode import DialogueEnv, check_task_ids, dumps, fresh_meta
-from agentgym.llm.client import LLM, Ledger
+from agentgym.llm.client import LLM
 from agentgym.mocker import ToolMocker, ToolResult
 from agentgym.policy import policy_text
 from agentgym.registry import registry
@@ -161,12 +161,7 @@ class SGDEnv(DialogueEnv):
         self._call_index = CallIndex()
         self.user_stated: dict[tuple[str, str], str] = {}  # (service, slot) -> the user's latest value
         self.user_asked: list[tuple[str, str]] = []  # slots the user requested, in order
-        self.ledger = Ledger()
         self._judge_scores: list[float | None] = []
-        for part in (getattr(self, "user", None), getattr(self, "judge", None)):
-            llm = getattr(part, "llm", None)
-            if llm is not None:  # the episode's LLM calls are accounted in the episode's ledger
-                llm.ledger = self.ledger
 
     def _make_judge(self, spec: Any) -> Any:
         if spec is None or spec is False:
@@ -269,6 +264,9 @@ class SGDEnv(DialogueEnv):
         return hits[0] if len(hits) == 1 else None
 
     # ---- the episode loop's hooks (agentgym.episode.DialogueEnv) -----------------------
+    def _llm_parts(self) -> list[Any]:
+        return [p for p in (getattr(self, "user", None), getattr(self, "judge", None)) if p is not None]
+
     def _start(self, options: dict[str, Any]) -> tuple[list[Message], dict[str, Any]]:
         task_id = options.get("task_id") or self.fixed_task
         if task_id is not None:

@@ -146,6 +146,7 @@ class DialogueEnv(gym.Env[str, str]):
         self.termination: str | None = None
         self.started = False
         self._tools_copy = EpisodeCopy()
+        self._new_ledger()  # the episode's LLM calls; each reset starts a new one
 
     # ---- hooks a domain implements ------------------------------------------------------
     def _start(self, options: dict[str, Any]) -> tuple[list[Message], dict[str, Any]]:
@@ -276,7 +277,7 @@ class DialogueEnv(gym.Env[str, str]):
     def _info(self, new: list[Message], action_format: str, extra: dict[str, Any]) -> StepInfo:
         info: dict[str, Any] = {
             "turn": self.turns,
-            "messages": [dict(m) for m in new],
+            "messages": new,  # detached below, with everything else the env goes on using
             "user_acts": [],
             "tool_calls": [],
             "tool_results": [],
@@ -289,7 +290,7 @@ class DialogueEnv(gym.Env[str, str]):
         }
         info.update(self._base_info())
         if self.include_history:
-            info["history"] = [dict(m) for m in self.history]
+            info["history"] = self.history
         info.update(extra)
         info["unscored"] = bool(info.get("user_error")) or bool(self.breakdown.get("judge_unscored"))
         for key in DETACHED:  # an agent (or wrapper) that edits its info never edits the env

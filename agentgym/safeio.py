@@ -87,6 +87,23 @@ def iter_lines(path: str | os.PathLike[str], what: str = "file", max_line: int =
                 yield n, None
 
 
+def jsonl_rows(path: str | os.PathLike[str], what: str = "file") -> Iterator[tuple[int, Any, str | None]]:
+    """(line number, parsed value, None) for each non-blank JSONL row, or (line number, None, why) for a row
+    that cannot be read (too long, not UTF-8, not JSON, too deep): the caller reports it and keeps the rest."""
+    for n, line in iter_lines(path, what):
+        if line is None:
+            yield n, None, f"longer than {MAX_LINE_BYTES:,} bytes or not UTF-8"
+            continue
+        if not line.strip():
+            continue
+        try:
+            yield n, loads_json(line, "the row"), None
+        except json.JSONDecodeError as e:
+            yield n, None, f"not JSON ({e.msg} at column {e.colno})"
+        except InputError as e:
+            yield n, None, str(e)
+
+
 def depth_of(obj: Any, limit: int = MAX_DEPTH) -> int:
     """Nesting depth of lists/dicts in `obj`, counted without recursion and stopping past `limit`."""
     deepest, stack = 0, [(obj, 1)]
@@ -124,9 +141,20 @@ def load_yaml(text: str, what: str = "YAML", max_nodes: int = MAX_YAML_NODES, ma
     (or `max_depth` levels) the document is refused before a single value is built."""
     import yaml
 
-    node = yaml.compose(text, Loader=yaml.SafeLoader)
-    if node is None:
-        return None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _count_nodes(node, what, max_nodes, max_depth)
+        return loader.construct_document(node)  # built from the node graph already read: parsed once
+    finally:
+        loader.dispose()
+
+
+def _count_nodes(node: Any, what: str, max_nodes: int, max_depth: int) -> None:
+    import yaml
+
     count, stack = 0, [(node, 1)]
     while stack:
         n, d = stack.pop()
@@ -142,7 +170,6 @@ def load_yaml(text: str, what: str = "YAML", max_nodes: int = MAX_YAML_NODES, ma
             for k, v in n.value:
                 stack.append((k, d + 1))
                 stack.append((v, d + 1))
-    return yaml.safe_load(text)
 
 
 def finite_number(name: str, value: Any, *, low: float | None = None, high: float | None = None,
@@ -182,31 +209,42 @@ class TimeBudgetExceeded(Exception):
     """Raised inside a `time_budget` block that ran past its seconds."""
 
 
+_BUDGET: list[Any] = [None]  # the armed budget's message, or None; read by the one SIGALRM handler below
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    what = _BUDGET[0]
+    if what is not None:  # an alarm outside a budget (nobody armed one) is ignored
+        _BUDGET[0] = None
+        raise TimeBudgetExceeded(what)
+
+
 @contextlib.contextmanager
 def time_budget(seconds: float, what: str = "the call") -> Iterator[None]:
     """Interrupt Python code that runs past `seconds` (a tool stuck in a loop) with TimeBudgetExceeded.
-    Uses SIGALRM, so it acts only in the main thread and only when nobody else owns that signal; elsewhere
-    the block runs unguarded. A single C call (one huge integer power) cannot be interrupted: such inputs
-    are refused before they run (see `agentgym.domains.tau2.world.hostile_call`)."""
+    Uses SIGALRM, so it acts only in the main thread and only when nobody else owns that signal (our
+    handler is installed once, then each budget costs two `setitimer` calls); elsewhere the block runs
+    unguarded. A single C call (one huge integer power) cannot be interrupted: such inputs are refused
+    before they run (see `agentgym.domains.tau2.world.hostile_call`)."""
     import signal
     import threading
 
-    usable = (hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
-              and signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None))
-    if not usable:
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
         yield
         return
-
-    def _expired(signum: int, frame: Any) -> None:
-        raise TimeBudgetExceeded(f"{what} ran past its budget of {seconds:g} s and was stopped")
-
-    previous = signal.signal(signal.SIGALRM, _expired)
+    handler = signal.getsignal(signal.SIGALRM)
+    if handler is not _on_alarm:
+        if handler not in (signal.SIG_DFL, None):  # someone else's alarm: leave it alone
+            yield
+            return
+        signal.signal(signal.SIGALRM, _on_alarm)
+    _BUDGET[0] = f"{what} ran past its budget of {seconds:g} s and was stopped"
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+        _BUDGET[0] = None
 
 
 def private_dir(path: str | os.PathLike[str]) -> Path:
@@ -229,8 +267,7 @@ def private_open(path: str | os.PathLike[str], mode: str = "w") -> Any:
     flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if "a" in mode else os.O_TRUNC)
     fd = os.open(p, flags, 0o600)
     os.chmod(p, 0o600)  # an existing file keeps its mode through os.open: make it private too
-    fh = os.fdopen(fd, mode, encoding="utf-8")
-    return fh
+    return os.fdopen(fd, mode, encoding="utf-8")
 
 
 def write_private(path: str | os.PathLike[str], text: str) -> Path:

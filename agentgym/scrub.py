@@ -66,11 +66,8 @@ def secret_key(name: str) -> bool:
 _TRIGGERS = ("sk-", "aiza", "hf_", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat", "glpat", "xox", "akia", "asia", "gsk",
              "r8_", "nvapi", "pplx", "fw_", "fw-", "tgp_", "eyj", "bearer", "://", "key", "token", "secret", "passw",
              "passphrase", "passcode", "pwd", "auth", "credential", "sig", "pin", "cvv", "cvc", "security code", "cookie")  # the last ones: names a URL query masks
-# ... and every secret key name one of these too (with _TRIGGERS: a JSON text without any of them holds no secret)
-_KEY_TRIGGERS = ("cookie",)
-
-
-_ALL_TRIGGERS = _TRIGGERS + _KEY_TRIGGERS
+# every secret key name holds one of these too ("cookie" among them): a JSON text without any of them holds no secret
+_ALL_TRIGGERS = _TRIGGERS
 
 
 def might_hold_secrets(text: str) -> bool:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from agentgym.data.tasks import Task
-from agentgym.safeio import MAX_LINE_BYTES, iter_lines, loads_json, private_dir
+from agentgym.safeio import jsonl_rows, private_dir
 from agentgym.scrub import scrub
 
 
@@ -76,17 +76,12 @@ def read_tasks(path: str | os.PathLike[str], *, services: Iterable[str] | None =
     wanted = set(families) if families is not None else None
     out = TaskFile(p)
     seen: set[str] = set()
-    for n, line in iter_lines(p, "task file"):
-        if line is None:
-            out.problems.append(f"line {n}: longer than {MAX_LINE_BYTES:,} bytes or not UTF-8; a task row is far smaller")
-            continue
-        if not line.strip():
+    for n, row, why in jsonl_rows(p, "task file"):
+        if why is not None:
+            out.problems.append(f"line {n}: {why}")
             continue
         try:
-            task = Task.from_dict(loads_json(line, "the row"))
-        except json.JSONDecodeError as e:
-            out.problems.append(f"line {n}: not JSON ({e.msg} at column {e.colno})")
-            continue
+            task = Task.from_dict(row)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as e:
             out.problems.append(f"line {n}: not a task ({type(e).__name__}: {str(e)[:300]})")
             continue

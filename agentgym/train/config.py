@@ -121,7 +121,7 @@ class TrainConfig:
 
     def _check_ranges(self) -> None:
         """Numbers finite and within what one machine can run (a typo of 10**15 is refused, not started)."""
-        from agentgym.safeio import finite_number
+        from agentgym.safeio import depth_of, finite_number
 
         finite_number("temperature (GRPO samples a group of different episodes)", self.temperature, low=0.0, high=100.0,
                       low_open=True)
@@ -143,8 +143,6 @@ class TrainConfig:
             bad = [k for k in value if not isinstance(k, str) or not k]
             if bad:
                 raise ValueError(f"{name} keys must be non-empty strings, got {bad[:3]!r}.")
-            from agentgym.safeio import depth_of
-
             if depth_of(value, 16) > 16 or len(repr(value)) > 2**20:
                 raise ValueError(f"{name} is too deep or too large (over 16 levels or 1 MB); a config holds settings, not data.")
 

@@ -111,7 +111,7 @@ class Tau2Env(DialogueEnv):
 
     # ---- hooks ------------------------------------------------------------------------------
     def _llm_parts(self) -> list[Any]:
-        return [self.user]
+        return [p for p in (getattr(self, "user", None),) if p is not None]  # (none yet while constructing)
 
     def _start(self, options: dict[str, Any]) -> tuple[list[Message], dict[str, Any]]:
         from tau2.data_model.message import AssistantMessage

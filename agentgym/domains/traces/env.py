@@ -70,7 +70,8 @@ class TraceEnv(DialogueEnv):
 
     # ---- hooks ----------------------------------------------------------------------------
     def _llm_parts(self) -> list[Any]:
-        return [self.simulator] if self.simulator is not None else []
+        simulator = getattr(self, "simulator", None)  # (none yet while constructing)
+        return [simulator] if simulator is not None else []
 
     def _start(self, options: dict[str, Any]) -> tuple[list[Message], dict[str, Any]]:
         tid = options.get("task_id")

@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentgym.safeio import MAX_LINE_BYTES, iter_lines, loads_json
+from agentgym.safeio import MAX_LINE_BYTES, iter_lines, jsonl_rows, loads_json
 
 
 @dataclass
@@ -169,14 +169,12 @@ def import_traces(path: str | os.PathLike[str], *, prefix: str | None = None) ->
         raise FileNotFoundError(f"No trace file at {p}.")
     report = ImportReport()
     prefix = prefix or p.stem
-    for n, line in iter_lines(p, "trace file"):
-        if line is None:
-            report.problems.append(f"line {n}: longer than {MAX_LINE_BYTES:,} bytes or not UTF-8")
-            continue
-        if not line.strip():
+    for n, rec, why in jsonl_rows(p, "trace file"):
+        if why is not None:
+            report.problems.append(f"line {n}: {why}")
             continue
         try:
-            report.tasks.append(_task_of(loads_json(line, "the record"), f"{prefix}-{n:05d}", f"{p.name}:{n}"))
+            report.tasks.append(_task_of(rec, f"{prefix}-{n:05d}", f"{p.name}:{n}"))
         except json.JSONDecodeError as e:
             report.problems.append(f"line {n}: not JSON ({e.msg})")
         except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as e:
