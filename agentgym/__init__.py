@@ -1,8 +1,8 @@
 """agentgym: customer-service dialogue traces as reinforcement-learning environments."""
-from agentgym.data import load_sgd
-from agentgym.env import SGDEnv
+from agentgym.domains.sgd import load_sgd
+from agentgym.domains.sgd.env import SGDEnv
+from agentgym.domains.sgd.reward import RewardConfig
 from agentgym.registration import ENV_IDS, register_envs
-from agentgym.reward import RewardConfig
 
 register_envs()
 

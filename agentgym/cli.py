@@ -56,10 +56,10 @@ def _print_metrics(metrics: dict[str, object], as_json: bool) -> None:
 
 def _eval_user(args: argparse.Namespace) -> int:
 
-    from agentgym.agents import ScriptedAgent
-    from agentgym.data import load_sgd
-    from agentgym.users import load_user_model
-    from agentgym.users.audit import audit_user
+    from agentgym.domains.sgd import load_sgd
+    from agentgym.domains.sgd.agents import ScriptedAgent
+    from agentgym.domains.sgd.users import load_user_model
+    from agentgym.domains.sgd.users.audit import audit_user
 
     register_envs()
     if args.max_dialogues is not None and args.max_dialogues < 1:
@@ -72,12 +72,12 @@ def _eval_user(args: argparse.Namespace) -> int:
     metrics: dict[str, object] = {"fitted_on": model.fitted_on, "evaluated_on": f"{corpus.path}"}
     realize = None
     if args.user == "hybrid":
+        from agentgym.domains.sgd.users.llm_user import hybrid_realizer
         from agentgym.llm import LLM
-        from agentgym.users.llm_user import hybrid_realizer
 
         realize = hybrid_realizer(LLM(args.user_llm, temperature=0.7, max_tokens=60), args.seed)
     elif args.user == "dspy":
-        from agentgym.users.dspy_user import AgentgymLM, load_program, program_realizer
+        from agentgym.domains.sgd.users.dspy_user import AgentgymLM, load_program, program_realizer
 
         realize = program_realizer(load_program(args.user_program)[0], AgentgymLM(args.user_llm))
     metrics["user"] = args.user
@@ -92,7 +92,7 @@ def _eval_user(args: argparse.Namespace) -> int:
             metrics[f"scripted_success_{user}"] = round(float(row["success_rate"]), 4)
             metrics[f"scripted_turns_{user}"] = round(float(row["mean_turns"]), 2)
     if args.figure:
-        from agentgym.users.realism import realism_figure
+        from agentgym.domains.sgd.users.realism import realism_figure
 
         realism_figure(metrics).write_html(args.figure, include_plotlyjs=True)
         metrics["figure"] = args.figure
@@ -109,7 +109,7 @@ def _optimize_user(args: argparse.Namespace) -> int:
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(args, name)}.")
 
-    from agentgym.users.optimize import optimize_program, tune_goal_user
+    from agentgym.domains.sgd.users.optimize import optimize_program, tune_goal_user
 
     if args.target == "goal":
         res = tune_goal_user(data_dir=args.data_dir, split=args.split, train_split=args.train_split,
@@ -140,10 +140,10 @@ def _optimize_user(args: argparse.Namespace) -> int:
 
 def _eval_judge(args: argparse.Namespace) -> int:
 
-    from agentgym.data import load_sgd
+    from agentgym.domains.sgd import load_sgd
+    from agentgym.domains.sgd.judge_eval import build_pairs, evaluate_judge
     from agentgym.llm import LLM
     from agentgym.llm.judge import LLMJudge
-    from agentgym.llm.judge_eval import build_pairs, evaluate_judge
 
     if args.pairs < 1:
         raise ValueError(f"--pairs must be at least 1, got {args.pairs}.")
@@ -255,8 +255,8 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _scenarios(args: argparse.Namespace) -> int:
-    from agentgym.data.taskfile import save_tasks
-    from agentgym.scenarios import generate_scenarios
+    from agentgym.domains.sgd.scenarios import generate_scenarios
+    from agentgym.domains.sgd.taskfile import save_tasks
 
     out = Path(args.out)
     if out.is_dir():

@@ -5,7 +5,7 @@ from gymnasium.envs.registration import register, registry
 
 from agentgym.domains.tau2 import DOMAINS as TAU2_DOMAINS
 
-SGD_ENTRY = "agentgym.env:SGDEnv"
+SGD_ENTRY = "agentgym.domains.sgd.env:SGDEnv"
 TAU2_ENTRY = "agentgym.domains.tau2.env:Tau2Env"
 TRACES_ENTRY = "agentgym.domains.traces.env:TraceEnv"
 ENV_IDS: dict[str, tuple[str, dict[str, object]]] = {

@@ -63,25 +63,25 @@ registry = Registry()
 _TAU2 = {"airline": "flights, reservations, baggage (50 tasks)", "retail": "orders, returns, exchanges (114 tasks)",
          "telecom": "mobile service and tech support with user-side device tools (114 tasks; solo mode)",
          "mock": "a tiny task tracker (9 tasks; solo mode)"}
-registry.register("domain", "sgd", "agentgym.env:SGDEnv", help="Schema-Guided Dialogue: 20 services, mocked from recorded results")
+registry.register("domain", "sgd", "agentgym.domains.sgd.env:SGDEnv", help="Schema-Guided Dialogue: 20 services, mocked from recorded results")
 for _d, _help in _TAU2.items():
     registry.register("domain", f"tau2-{_d}", "agentgym.domains.tau2.env:Tau2Env", help=f"tau2-bench {_d}: {_help}")
 
 registry.register("domain", "traces", "agentgym.domains.traces.env:TraceEnv",
                   help="your own OpenAI-format / APIGen-MT traces: recorded user, recorded tool results")
-registry.register("user", "goal", "agentgym.users.goal_user:GoalDrivenUser", help="SGD: offline goal-driven user (NLU → agenda → NLG)")
-registry.register("user", "replay", "agentgym.users.replay:TraceReplayUser", help="SGD: the recorded user turns in order")
-registry.register("user", "llm", "agentgym.users.llm_user:LLMUser", help="SGD: an LLM plays the user from the goal")
-registry.register("user", "hybrid", "agentgym.users.llm_user:HybridUser", help="SGD: offline policy picks acts, an LLM words them")
-registry.register("user", "dspy", "agentgym.users.dspy_user:DSPyUser",
+registry.register("user", "goal", "agentgym.domains.sgd.users.goal_user:GoalDrivenUser", help="SGD: offline goal-driven user (NLU → agenda → NLG)")
+registry.register("user", "replay", "agentgym.domains.sgd.users.replay:TraceReplayUser", help="SGD: the recorded user turns in order")
+registry.register("user", "llm", "agentgym.domains.sgd.users.llm_user:LLMUser", help="SGD: an LLM plays the user from the goal")
+registry.register("user", "hybrid", "agentgym.domains.sgd.users.llm_user:HybridUser", help="SGD: offline policy picks acts, an LLM words them")
+registry.register("user", "dspy", "agentgym.domains.sgd.users.dspy_user:DSPyUser",
                   help="SGD: offline policy picks acts, a DSPy program words them (user_program=PATH, `agentgym optimize-user`)")
 registry.register("user", "tau2-offline", "agentgym.domains.tau2.user:OfflineTau2User",
                   help="tau2: offline user from the task's instructions (known_info, never unknown_info)")
 registry.register("user", "tau2-llm", "agentgym.domains.tau2.user:LLMTau2User",
                   help="tau2: an LLM user with tau2's guidelines (###STOP###, ###TRANSFER###, ###OUT-OF-SCOPE###)")
 
-registry.register("agent", "scripted", "agentgym.agents.scripted:ScriptedAgent", help="SGD: follows the schema, reads user acts")
-registry.register("agent", "naive", "agentgym.agents.scripted:NaiveAgent", help="SGD: calls at once, never asks")
+registry.register("agent", "scripted", "agentgym.domains.sgd.agents:ScriptedAgent", help="SGD: follows the schema, reads user acts")
+registry.register("agent", "naive", "agentgym.domains.sgd.agents:NaiveAgent", help="SGD: calls at once, never asks")
 registry.register("agent", "noisy", "agentgym.agents.noisy:NoisyAgent",
                   help="any agent with each action replaced by a stall with probability epsilon (noisy:base=scripted,epsilon=0.3)")
 registry.register("agent", "noop", "agentgym.agents.noisy:NoopAgent", help="ends every conversation at once (any domain)")
@@ -96,7 +96,7 @@ for _name, _help in [("success", "every goal intent done right, nothing else wri
                      ("slot_precision", "argument values the user stated or a tool returned"),
                      ("slot_recall", "goal values that reached the right calls"), ("requests_told", "requested values told"),
                      ("efficiency", "fewer turns"), ("intents_done", "share of goal intents done")]:
-    registry.register("reward", _name, "agentgym.reward:RuleReward", help=f"SGD rule: {_help}")
+    registry.register("reward", _name, "agentgym.domains.sgd.reward:RuleReward", help=f"SGD rule: {_help}")
 registry.register("reward", "judge", "agentgym.llm.judge:LLMJudge", help="the LLM judge's mean score (weight it in `reward`)")
 for _name, _help in [("db", "tau2: agent and user DB equal to the gold actions' DB"), ("env_assertion", "tau2: env assertions hold"),
                      ("action", "tau2: every gold action was called (compare_args)"), ("communicate", "tau2: communicate_info said")]:

@@ -64,6 +64,14 @@ class StepInfo(TypedDict, total=False):
     simulation_run: str  # tau2 domains: the episode as a tau2 SimulationRun (JSON), at the end
 
 
+def schema_fields(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any], bool]]:
+    """(argument name, its JSON schema, required) for a tool schema as given in `info["tools"]`,
+    for code that only sees the schemas (the agent's prompt, the workbench's forms)."""
+    params = schema["function"]["parameters"]
+    required = set(params.get("required", []))
+    return [(name, prop, name in required) for name, prop in params["properties"].items()]
+
+
 def tool_call(call_id: str, name: str, arguments_json: str) -> ToolCallDict:
     return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments_json}}
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-from agentgym.agents import ScriptedAgent
+from agentgym.domains.sgd.agents import ScriptedAgent
 from agentgym.experiments import compare
 from agentgym.registration import register_envs
 from agentgym.runner import run_episodes

@@ -22,7 +22,7 @@ from timing import time_reset_and_steps
 
 import agentgym  # noqa: F401  (registers the ids)
 from agentgym.actions import parse_action
-from agentgym.agents import ScriptedAgent
+from agentgym.domains.sgd.agents import ScriptedAgent
 
 SHARED_SGD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "sgd"
 
@@ -83,7 +83,7 @@ def bench_parse(n: int = 20000) -> float:
 def bench_load() -> dict[str, float] | None:
     if not (SHARED_SGD / "train").exists():
         return None
-    from agentgym.data import sgd
+    from agentgym.domains.sgd import corpus as sgd
     os.environ["AGENTGYM_CACHE"] = tempfile.mkdtemp()
     t0 = time.perf_counter()
     corpus = sgd.load_sgd(SHARED_SGD, "train")

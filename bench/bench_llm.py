@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import agentgym  # noqa: F401
 from agentgym import SGDEnv
-from agentgym.agents import ScriptedAgent
+from agentgym.domains.sgd.agents import ScriptedAgent
 from agentgym.llm import LLM
 from agentgym.llm.judge import LLMJudge
 from agentgym.runner import play_episode

@@ -19,7 +19,7 @@ import gymnasium as gym
 import pandas as pd
 
 import agentgym  # noqa: F401
-from agentgym.agents import ScriptedAgent
+from agentgym.domains.sgd.agents import ScriptedAgent
 from agentgym.store import ExperienceStore, RecordEpisodes
 
 

@@ -14,10 +14,10 @@ def time_steps(bf16: bool, steps: int, max_length: int) -> float:
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    from agentgym.data import load_sgd
+    from agentgym.domains.sgd import load_sgd
+    from agentgym.domains.sgd.demonstrations import sgd_examples
     from agentgym.train.chat import ChatFormat
     from agentgym.train.policy import load_policy
-    from agentgym.train.sft_data import sgd_examples
 
     model, tok = load_policy()
     fmt = ChatFormat.of(tok, "smollm2-135m")

@@ -27,9 +27,9 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
 
-    from agentgym.data import load_sgd
-    from agentgym.users import load_user_model
-    from agentgym.users.optimize import fidelity, mean_ci, optimize_program, real_turns
+    from agentgym.domains.sgd import load_sgd
+    from agentgym.domains.sgd.users import load_user_model
+    from agentgym.domains.sgd.users.optimize import fidelity, mean_ci, optimize_program, real_turns
 
     held = real_turns(load_sgd(args.data_dir, "dev"), args.eval_turns, args.seed + 1)
     nlg, rng = load_user_model(args.data_dir, "train").nlg, random.Random(args.seed)

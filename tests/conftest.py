@@ -6,7 +6,7 @@ import pytest
 # Tests never touch the user's real cache.
 os.environ.setdefault("AGENTGYM_CACHE", tempfile.mkdtemp(prefix="agentgym-test-cache-"))
 
-from agentgym.data import load_sgd  # noqa: E402
+from agentgym.domains.sgd import load_sgd  # noqa: E402
 
 
 @pytest.fixture(scope="session")

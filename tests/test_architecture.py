@@ -10,18 +10,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "agentgym"
 # what each layer may import (top-level imports; lazy imports inside functions are deliberate deferrals)
 LOWER = {
-    "normalize": set(), "types": set(), "spaces": set(), "registry": set(), "cache": set(), "safeio": set(), "scrub": set(),
-    "data": {"normalize", "cache", "safeio", "scrub"}, "llm": {"data", "store", "cache", "safeio", "scrub"},
-    "store": {"normalize", "safeio", "scrub"},
+    "types": set(), "spaces": set(), "registry": set(), "cache": set(), "safeio": set(), "scrub": set(), "prompt": {"types"},
+    "llm": {"store", "cache", "safeio", "scrub"},
+    "store": {"safeio", "scrub"},
     # experiments sit on the env and the store; the env, the store and training never reach up into them
-    "experiments": {"store", "normalize", "types", "registry", "cache", "safeio", "scrub"},
+    "experiments": {"store", "types", "registry", "cache", "safeio", "scrub"},
 }
 
 
 def test_nothing_below_experiments_imports_them():
     for name, path in _modules().items():
-        if name.startswith(("agentgym.store", "agentgym.env", "agentgym.episode", "agentgym.domains", "agentgym.agents",
-                            "agentgym.train", "agentgym.runner", "agentgym.users", "agentgym.llm")):
+        if name.startswith(("agentgym.store", "agentgym.episode", "agentgym.domains", "agentgym.agents",
+                            "agentgym.train", "agentgym.runner", "agentgym.llm")):
             assert "agentgym.experiments" not in path.read_text(), f"{name} reaches up into agentgym.experiments"
 
 

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from agentgym.agents import ScriptedAgent
 from agentgym.cli import main
+from agentgym.domains.sgd.agents import ScriptedAgent
 from agentgym.registration import register_envs
 from agentgym.runner import run_episodes
 from agentgym.store import ExperienceStore, RecordEpisodes, StoreError

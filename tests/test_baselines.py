@@ -2,7 +2,7 @@
 tasks, the naive one on few (numbers in the issue's closing note come from `agentgym run`)."""
 import gymnasium as gym
 
-from agentgym.agents import NaiveAgent, ScriptedAgent
+from agentgym.domains.sgd.agents import NaiveAgent, ScriptedAgent
 from agentgym.runner import run_episodes, summarize
 
 

@@ -8,7 +8,7 @@ import stat
 import pytest
 
 from agentgym import cache
-from agentgym.data import sgd
+from agentgym.domains.sgd import corpus as sgd
 
 
 @pytest.fixture()

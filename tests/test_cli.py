@@ -41,7 +41,7 @@ def test_an_interrupted_run_keeps_the_last_results_and_its_own(tmp_path):
     import gymnasium as gym
     import pytest
 
-    from agentgym.agents import ScriptedAgent
+    from agentgym.domains.sgd.agents import ScriptedAgent
     from agentgym.runner import run_episodes
 
     env = gym.make("agentgym/SGD-v0")

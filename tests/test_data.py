@@ -2,9 +2,9 @@ import gzip
 import json
 import shutil
 
-from agentgym.data import default_data_dir, load_sgd
-from agentgym.data import sgd as sgd_module
-from agentgym.normalize import text_key
+from agentgym.domains.sgd import corpus as sgd_module
+from agentgym.domains.sgd import default_data_dir, load_sgd
+from agentgym.domains.sgd.values import text_key
 
 
 def test_embedded_sample_has_both_splits_and_many_services(dev, train):

@@ -4,11 +4,11 @@ import gymnasium as gym
 import pytest
 
 import agentgym  # noqa: F401  (registers the envs)
-from agentgym.agents import ScriptedAgent
+from agentgym.domains.sgd.agents import ScriptedAgent
+from agentgym.domains.sgd.users.dspy_user import UserProgram, load_program, save_program
+from agentgym.domains.sgd.users.optimize import check_optimizer, optimize_program
 from agentgym.runner import play_episode
 from agentgym.store import ExperienceStore, RecordEpisodes
-from agentgym.users.dspy_user import UserProgram, load_program, save_program
-from agentgym.users.optimize import check_optimizer, optimize_program
 
 pytestmark = pytest.mark.slow
 

@@ -58,7 +58,7 @@ def test_package_works_without_any_llm_or_training_extra(tmp_path):
                     raise ImportError("blocked: " + name)
         sys.meta_path.insert(0, Block())
         import gymnasium as gym, agentgym
-        from agentgym.agents import ScriptedAgent
+        from agentgym.domains.sgd.agents import ScriptedAgent
         from agentgym.runner import run_episodes
         from agentgym.store import ExperienceStore, RecordEpisodes
         from agentgym.workbench import StepSession

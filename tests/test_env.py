@@ -5,15 +5,15 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from agentgym import SGDEnv
-from agentgym.agents import ScriptedAgent
-from agentgym.data import default_data_dir
+from agentgym.domains.sgd import default_data_dir
+from agentgym.domains.sgd.agents import ScriptedAgent
 from agentgym.runner import play_episode
 
 
 def test_registered_and_passes_check_env():
     env = gym.make("agentgym/SGD-v0")
     check_env(env.unwrapped)
-    assert gym.spec("agentgym/SGD-v0").entry_point == "agentgym.env:SGDEnv"
+    assert gym.spec("agentgym/SGD-v0").entry_point == "agentgym.domains.sgd.env:SGDEnv"
 
 
 def test_make_with_any_sgd_directory_and_split():
@@ -190,11 +190,11 @@ def test_users_come_from_the_registry_and_bad_ones_are_named():
             return cls()
 
         def reset(self, task, seed):
-            from agentgym.users import UserTurn
+            from agentgym.domains.sgd.users import UserTurn
             return UserTurn(text="hello", acts=[])
 
         def respond(self, text, context):
-            from agentgym.users import UserTurn
+            from agentgym.domains.sgd.users import UserTurn
             return UserTurn(text=f"you said: {text}", acts=[])
 
     registry.register("user", "echo-test", Echo, help="test user", replace=True)

@@ -5,13 +5,13 @@ import sys
 import pytest
 
 from agentgym import SGDEnv
-from agentgym.agents import ScriptedAgent
-from agentgym.normalize import surface_forms
+from agentgym.domains.sgd.agents import ScriptedAgent
+from agentgym.domains.sgd.users import Persona, load_user_model
+from agentgym.domains.sgd.users.audit import audit_user
+from agentgym.domains.sgd.users.nlu import find_values
+from agentgym.domains.sgd.users.wording import realized
+from agentgym.domains.sgd.values import surface_forms
 from agentgym.runner import play_episode
-from agentgym.users import Persona, load_user_model
-from agentgym.users.audit import audit_user
-from agentgym.users.nlu import find_values
-from agentgym.users.wording import realized
 
 
 @pytest.fixture(scope="module")

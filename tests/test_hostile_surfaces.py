@@ -98,8 +98,8 @@ def _goal(**over):
     (_task_row(task_id="a\x00b"), "control characters"),
 ])
 def test_a_task_file_refuses_rows_that_cannot_be_played_and_names_them(tmp_path, row, why):
-    from agentgym.data.taskfile import read_tasks
-    from agentgym.env import SGDEnv
+    from agentgym.domains.sgd.env import SGDEnv
+    from agentgym.domains.sgd.taskfile import read_tasks
 
     good = _task_row(task_id="good")
     p = tmp_path / "tasks.jsonl"
@@ -114,8 +114,8 @@ def test_a_task_file_refuses_rows_that_cannot_be_played_and_names_them(tmp_path,
 
 
 def test_duplicate_task_ids_are_refused_in_files_and_lists(tmp_path):
-    from agentgym.data.tasks import Task
-    from agentgym.env import SGDEnv
+    from agentgym.domains.sgd.env import SGDEnv
+    from agentgym.domains.sgd.tasks import Task
 
     p = tmp_path / "dup.jsonl"
     p.write_text(json.dumps(_task_row()) + "\n" + json.dumps(_task_row()) + "\n")
@@ -128,7 +128,7 @@ def test_duplicate_task_ids_are_refused_in_files_and_lists(tmp_path):
 
 
 def test_an_informed_slot_outside_the_schema_no_longer_scores_success(tmp_path):
-    from agentgym.env import SGDEnv
+    from agentgym.domains.sgd.env import SGDEnv
 
     p = tmp_path / "t.jsonl"
     p.write_text(json.dumps(_task_row(goal=_goal(informed=[["location", "San Jose"], ["made_up", "1"]]))) + "\n")
@@ -181,7 +181,7 @@ def test_scenarios_beyond_what_one_run_makes_are_refused_at_once(capsys, tmp_pat
 
 
 def test_scenario_generation_stops_when_the_corpus_is_spent():
-    from agentgym.scenarios import STALL_ATTEMPTS, generate_scenarios
+    from agentgym.domains.sgd.scenarios import STALL_ATTEMPTS, generate_scenarios
 
     gen = generate_scenarios(10_000, families=["change_of_mind"], progress=False, max_attempts=10**9)
     assert gen.exhausted and len(gen.tasks) < 10_000
@@ -281,7 +281,7 @@ def test_a_store_from_a_newer_version_is_a_cli_error(tmp_path, capsys):
 
 
 def test_knob_and_program_files_are_read_bounded_and_checked(tmp_path, capsys):
-    from agentgym.users.optimize import tuned_user
+    from agentgym.domains.sgd.users.optimize import tuned_user
 
     p = tmp_path / "knobs.json"
     p.write_text(json.dumps({"format": "agentgym-goal-user-knobs", "knobs": {"patience": "x"}}))
@@ -474,13 +474,13 @@ def test_optimize_user_whose_every_call_failed_exits_1(tmp_path, capsys):
 
 SUBCOMMANDS = {
     "run": (["run", "--quiet"], "agentgym.cli.run_episodes"),
-    "eval-user": (["eval-user", "--agent-episodes", "0", "--quiet"], "agentgym.users.load_user_model"),
-    "optimize-user": (["optimize-user", "--quiet"], "agentgym.users.optimize.optimize_program"),
-    "eval-judge": (["eval-judge", "--quiet"], "agentgym.llm.judge_eval.build_pairs"),
+    "eval-user": (["eval-user", "--agent-episodes", "0", "--quiet"], "agentgym.domains.sgd.users.load_user_model"),
+    "optimize-user": (["optimize-user", "--quiet"], "agentgym.domains.sgd.users.optimize.optimize_program"),
+    "eval-judge": (["eval-judge", "--quiet"], "agentgym.domains.sgd.judge_eval.build_pairs"),
     "train": (["train", "sft", "--quiet"], "agentgym.train.train"),
     "eval": (["eval", "--version", "v", "--quiet"], "agentgym.train.evaluate_version"),
     "compare": (["compare", "scripted", "naive", "--quiet"], "agentgym.experiments.compare"),
-    "scenarios": (["scenarios", "--out", "s.jsonl", "--quiet"], "agentgym.scenarios.generate_scenarios"),
+    "scenarios": (["scenarios", "--out", "s.jsonl", "--quiet"], "agentgym.domains.sgd.scenarios.generate_scenarios"),
     "import-traces": (["import-traces", "t.jsonl", "--out", "o.jsonl"], "agentgym.domains.traces.import_traces"),
     "versions": (["versions"], "agentgym.store.ExperienceStore"),
 }
@@ -563,13 +563,13 @@ class _SecretAgent:
 
 
 def test_planted_secrets_never_reach_any_file_the_package_writes(tmp_path, capsys):
-    from agentgym.data.taskfile import save_tasks
+    from agentgym.domains.sgd.scenarios import generate_scenarios
+    from agentgym.domains.sgd.taskfile import save_tasks
     from agentgym.domains.traces import import_traces
     from agentgym.experiments import CompareConfig, Router, compare
     from agentgym.llm.probe import EngineVerdict, _verdict_path, record_verdict
     from agentgym.registry import registry
     from agentgym.runner import run_episodes
-    from agentgym.scenarios import generate_scenarios
 
     s = PLANTED
     store = ExperienceStore(tmp_path / "store", create=True)

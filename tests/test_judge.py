@@ -6,7 +6,7 @@ pytest.importorskip("litellm")
 from fake_llm_server import FakeLLMServer  # noqa: E402
 
 from agentgym import SGDEnv  # noqa: E402
-from agentgym.agents import ScriptedAgent  # noqa: E402
+from agentgym.domains.sgd.agents import ScriptedAgent  # noqa: E402
 from agentgym.llm import LLM  # noqa: E402
 from agentgym.llm.judge import LLMJudge, find_injections, parse_scores, strip_injections  # noqa: E402
 from agentgym.runner import play_episode  # noqa: E402

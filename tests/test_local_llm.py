@@ -11,10 +11,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(importlib.util.find_spec("lit
 
 
 from agentgym import SGDEnv  # noqa: E402
-from agentgym.agents import ScriptedAgent  # noqa: E402
+from agentgym.domains.sgd.agents import ScriptedAgent  # noqa: E402
+from agentgym.domains.sgd.users.wording import realized  # noqa: E402
 from agentgym.llm import LLM, LocalServer, gguf_path  # noqa: E402
 from agentgym.runner import play_episode  # noqa: E402
-from agentgym.users.wording import realized  # noqa: E402
 
 MSG = [{"role": "system", "content": "You are a helpful assistant."}, {"role": "user", "content": "Say hello in three words."}]
 

@@ -1,6 +1,6 @@
 import pytest
 
-from agentgym.normalize import canonical, parse_date, parse_time, value_key
+from agentgym.domains.sgd.values import canonical, parse_date, parse_time, value_key
 
 
 @pytest.mark.parametrize("text,iso", [

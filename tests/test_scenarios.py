@@ -6,14 +6,15 @@ import warnings
 import gymnasium as gym
 import pytest
 
-from agentgym.agents import NoopAgent, ScriptedAgent
+from agentgym.agents import NoopAgent
 from agentgym.cli import main
-from agentgym.data.sgd import load_sgd
-from agentgym.data.taskfile import read_tasks, save_tasks
+from agentgym.domains.sgd.agents import ScriptedAgent
+from agentgym.domains.sgd.corpus import load_sgd
+from agentgym.domains.sgd.scenarios import generate_scenarios
+from agentgym.domains.sgd.scenarios.generate import known_values
+from agentgym.domains.sgd.scenarios.validate import CHECKS, passed, validate
+from agentgym.domains.sgd.taskfile import read_tasks, save_tasks
 from agentgym.runner import run_episodes
-from agentgym.scenarios import generate_scenarios
-from agentgym.scenarios.generate import known_values
-from agentgym.scenarios.validate import CHECKS, passed, validate
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ import gymnasium as gym
 import pandas as pd
 import pytest
 
-from agentgym.agents import NaiveAgent, ScriptedAgent
+from agentgym.domains.sgd.agents import NaiveAgent, ScriptedAgent
 from agentgym.runner import run_episodes
 from agentgym.store import (
     EpisodeRecorder,
@@ -304,7 +304,7 @@ def test_the_judges_llm_calls_land_with_their_episode_and_runs_filter_by_step(tm
     sys.path.insert(0, str(Path(__file__).parent))
     from fake_llm_server import FakeLLMServer
 
-    from agentgym.env import SGDEnv
+    from agentgym.domains.sgd.env import SGDEnv
     from agentgym.llm.client import LLM
     from agentgym.llm.judge import LLMJudge
 

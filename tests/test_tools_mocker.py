@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from agentgym.mocker import ToolMocker
-from agentgym.tools import tools_for
+from agentgym.domains.sgd.mocker import ToolMocker
+from agentgym.domains.sgd.tools import tools_for
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,10 @@ import json
 
 import pytest
 
-from agentgym.data import load_sgd
+from agentgym.domains.sgd import load_sgd
+from agentgym.domains.sgd.demonstrations import sgd_examples
 from agentgym.train.config import TrainConfig
-from agentgym.train.sft_data import check_examples, sgd_examples
+from agentgym.train.sft_data import check_examples
 
 
 def test_defaults_are_valid():

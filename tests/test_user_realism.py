@@ -3,15 +3,15 @@ import json
 
 import pytest
 
-from agentgym.data import load_sgd
-from agentgym.data.schema import domain
-from agentgym.normalize import canonical, say_value, surface_forms
-from agentgym.reward import told
-from agentgym.users import load_user_model
-from agentgym.users.audit import audit_user
-from agentgym.users.optimize import fidelity, real_turns
-from agentgym.users.realism import degenerate, slot_leaks
-from agentgym.users.wording import check_wording
+from agentgym.domains.sgd import load_sgd
+from agentgym.domains.sgd.reward import told
+from agentgym.domains.sgd.schema import domain
+from agentgym.domains.sgd.users import load_user_model
+from agentgym.domains.sgd.users.audit import audit_user
+from agentgym.domains.sgd.users.optimize import fidelity, real_turns
+from agentgym.domains.sgd.users.realism import degenerate, slot_leaks
+from agentgym.domains.sgd.users.wording import check_wording
+from agentgym.domains.sgd.values import canonical, say_value, surface_forms
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +128,7 @@ def test_an_llm_user_that_loops_or_echoes_its_prompt_is_replaced_by_the_offline_
 def test_the_offline_users_knobs_are_tuned_against_the_audit_saved_and_played(tmp_path):
     import gymnasium as gym
 
-    from agentgym.users.optimize import tune_goal_user, tuned_user
+    from agentgym.domains.sgd.users.optimize import tune_goal_user, tuned_user
 
     out = tmp_path / "knobs.json"
     res = tune_goal_user(max_dialogues=10, grid={"upfront_threshold": [0.0, 0.5, 1.01]}, out=out, progress=False)

@@ -5,7 +5,6 @@ from typing import Any
 
 from agentgym.agents.base import Agent
 from agentgym.agents.noisy import NoisyAgent, NoopAgent
-from agentgym.agents.scripted import NaiveAgent, ScriptedAgent
 
 
 def agent_names() -> list[str]:
@@ -46,4 +45,4 @@ def check_agent_arguments(name: str, cls: Any, kwargs: dict[str, Any]) -> None:
                          f"(written {name}:key=value,...).")
 
 
-__all__ = ["Agent", "NaiveAgent", "NoisyAgent", "NoopAgent", "ScriptedAgent", "agent_names", "make_agent"]
+__all__ = ["Agent", "NoisyAgent", "NoopAgent", "agent_names", "make_agent"]

@@ -6,7 +6,7 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from agentgym.reward import COMPONENTS
+from agentgym.domains.sgd.reward import COMPONENTS
 
 
 def _f(default: Any, help: str, **kw: Any) -> Any:
@@ -50,7 +50,7 @@ class TrainConfig:
     judge_mode: str = _f("episode", "Judge once per episode ('episode') or every agent message ('step').")
     judge_args: dict = _f({}, "Arguments of the judge's LLM client: api_base, temperature, max_tokens, timeout, max_retries...")
     judge_rubric: dict = _f({}, "The judge's criteria {name: what it checks} (empty: agentgym.llm.judge.DEFAULT_RUBRIC).")
-    rubric: dict = _f({}, "Weights of the env's rule components (agentgym.reward.COMPONENTS); empty: the defaults.")
+    rubric: dict = _f({}, "Weights of the env's rule components (agentgym.domains.sgd.reward.COMPONENTS); empty: the defaults.")
     # optimisation
     max_steps: int = _f(20, "Optimizer steps.")
     learning_rate: float = _f(5e-5, "Learning rate.")
@@ -189,7 +189,7 @@ class TrainConfig:
         if bad:
             raise ValueError(f"Unknown rubric component(s) {sorted(bad)}; use any of: {', '.join(COMPONENTS)}.")
         if self.persona:
-            from agentgym.users import Persona
+            from agentgym.domains.sgd.users import Persona
 
             known = {f.name for f in fields(Persona)}
             if set(self.persona) - known:
@@ -200,7 +200,7 @@ class TrainConfig:
         """(env id, kwargs) of the training env, as `gymnasium.make` takes them."""
         kwargs: dict[str, Any] = dict(self.env_kwargs)
         if self.env_id.startswith("agentgym/SGD"):
-            from agentgym.users import Persona
+            from agentgym.domains.sgd.users import Persona
 
             kwargs.setdefault("data_dir", self.data_dir)
             kwargs.setdefault("split", self.split)
@@ -214,7 +214,7 @@ class TrainConfig:
             kwargs.setdefault("judge", self.make_judge())
             kwargs.setdefault("judge_mode", self.judge_mode)
         if self.rubric:
-            from agentgym.reward import DEFAULT_WEIGHTS
+            from agentgym.domains.sgd.reward import DEFAULT_WEIGHTS
 
             kwargs.setdefault("reward", {"weights": {**DEFAULT_WEIGHTS, **self.rubric}})
         kwargs["max_turns"] = self.max_turns

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentgym.data.schema import domain
+from agentgym.domains.sgd.schema import domain
 
 
 def names_the_service(prompts: list[Any], completions: list[Any], agent_turns: list[list[str]],

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentgym.train.agent import initial_messages, observation_messages
+from agentgym.prompt import initial_messages, observation_messages
 from agentgym.train.chat import ChatFormat
 
 COMPONENT_LOGS = ("success", "valid_tool_calls", "slot_precision", "slot_recall", "requests_told", "efficiency",

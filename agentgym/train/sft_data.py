@@ -1,48 +1,11 @@
-"""Supervised examples in exactly the conversation format the HF agent sees when it plays:
-a system prompt (policy + tools), env observations as user messages (`user: ...`, `tool: {...}`),
-the agent's actions as assistant messages (text, or a JSON tool call)."""
+"""Supervised examples in exactly the conversation format the HF agent sees when it plays
+(`agentgym.prompt`): a domain's demonstrations, plus the store's good episodes replayed step by step."""
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from agentgym.data.sgd import SGDCorpus
-from agentgym.episode import dumps
-from agentgym.mocker import ToolMocker
-from agentgym.policy import policy_text
-from agentgym.tools import tools_for
-from agentgym.train.agent import assistant_call, system_prompt
-
-
-def sgd_examples(corpus: SGDCorpus, max_dialogues: int | None = None) -> list[dict[str, Any]]:
-    """One example per SGD dialogue: system turns that called a service become assistant tool
-    calls, their results tool observations (as the env's mocker would return them)."""
-    out = []
-    mocker = ToolMocker(corpus)
-    dialogues = corpus.dialogues[:max_dialogues] if max_dialogues else corpus.dialogues
-    for task, d in zip(corpus.tasks, dialogues, strict=False):
-        tools = tools_for(corpus, task.services)
-        info = {"tools": [t.schema for t in tools.values()], "tool_meta": {n: t.meta() for n, t in tools.items()},
-                "policy": policy_text([corpus.services[s] for s in task.services])}
-        mocker.set_task(task, seed=0)
-        messages = [{"role": "system", "content": system_prompt(info)}]
-        for turn in d["turns"]:
-            if turn["speaker"] == "USER":
-                messages.append({"role": "user", "content": f"user: {turn['utterance']}"})
-                continue
-            for f in turn["frames"]:
-                call = f.get("service_call")
-                if not call:
-                    continue
-                name = f"{f['service']}_{call['method']}"
-                if name not in tools:
-                    continue
-                res = mocker.call(tools[name], dict(call["parameters"]))
-                messages.append({"role": "assistant", "content": assistant_call(name, dict(call["parameters"]))})
-                messages.append({"role": "user", "content": f"tool: {dumps({'tool': name, **res.content})}"})
-            messages.append({"role": "assistant", "content": turn["utterance"]})
-        out.append({"messages": messages, "task_id": task.task_id})
-    return out
+from agentgym.prompt import system_prompt
 
 
 def store_examples(store: Any, *, success_only: bool = True, min_rating: float | None = None,
@@ -72,7 +35,8 @@ def store_examples(store: Any, *, success_only: bool = True, min_rating: float |
 
 def configured_examples(cfg: Any, store: Any = None) -> list[dict[str, Any]]:
     """The SFT set a TrainConfig describes: SGD dialogues of its split, plus the store's good episodes with from_store."""
-    from agentgym.data import load_sgd
+    from agentgym.domains.sgd import load_sgd
+    from agentgym.domains.sgd.demonstrations import sgd_examples
 
     examples = sgd_examples(load_sgd(cfg.data_dir, cfg.split), cfg.max_dialogues)
     if cfg.from_store and store is not None:

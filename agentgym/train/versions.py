@@ -49,7 +49,7 @@ def evaluate_version(store: ExperienceStore | str, agent: str, version: str, *, 
                      progress: bool = True, agent_obj: Any = None) -> dict[str, Any]:
     """Play the version on the first `tasks` tasks of a held-out split, record every episode in the
     store under that version, and return success rate, mean reward and turns."""
-    from agentgym.env import SGDEnv
+    from agentgym.domains.sgd.env import SGDEnv
     from agentgym.runner import episodes_frame, run_episodes, summarize
     from agentgym.store import RecordEpisodes
 

@@ -23,7 +23,7 @@ def seed_demo(store: ExperienceStore | str, *, tasks: int = 6, judge: bool = Tru
     `train_steps` > 0 also trains the packaged policy for that many SFT steps (CPU, ~1 minute) and
     plays the trained version, so the version chart compares a trained model with the baselines."""
     from agentgym.agents import make_agent
-    from agentgym.env import SGDEnv
+    from agentgym.domains.sgd.env import SGDEnv
     from agentgym.runner import run_episodes
 
     st = as_store(store, create=True)
@@ -54,7 +54,7 @@ def _local_judge() -> Any:
 
 def _trained_version(st: ExperienceStore, ids: list[str], steps: int, seed: int, judge: Any, progress: bool) -> int:
     """A few SFT steps on the embedded dialogues, registered and played like any version."""
-    from agentgym.env import SGDEnv
+    from agentgym.domains.sgd.env import SGDEnv
     from agentgym.runner import run_episodes
     from agentgym.train import TrainConfig, load_version, train
 

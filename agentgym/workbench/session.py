@@ -12,7 +12,7 @@ import gymnasium as gym
 from agentgym.registration import register_envs
 from agentgym.store import ExperienceStore, RecordEpisodes, as_store
 from agentgym.store.store import SCALES
-from agentgym.tools import schema_fields
+from agentgym.types import schema_fields
 
 
 @dataclass

@@ -221,7 +221,7 @@ def _task_of(rec: Any, task_id: str, source: str) -> TraceTask:
 
 def save_trace_tasks(path: str | os.PathLike[str], tasks: list[TraceTask]) -> Path:
     """Write trace tasks as JSONL atomically; returns the path."""
-    from agentgym.data.taskfile import write_jsonl
+    from agentgym.domains.sgd.taskfile import write_jsonl
 
     return write_jsonl(path, tasks)
 
