@@ -1,6 +1,4 @@
-"""SGD's demonstrations for SFT: each recorded dialogue in exactly the conversation format the HF agent
-sees when it plays (`agentgym.prompt`): system turns that called a service become assistant tool calls,
-their results tool observations (as the env's mocker would return them)."""
+"""SGD's demonstrations for SFT, in the conversation format the HF agent plays in (`agentgym.prompt`)."""
 from __future__ import annotations
 
 from typing import Any
