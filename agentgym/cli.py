@@ -9,7 +9,8 @@ import gymnasium as gym
 import pandas as pd
 
 from agentgym.agents import make_agent
-from agentgym.registration import ENV_IDS, TAU2_ENTRY, register_envs
+from agentgym.domain import domain_of
+from agentgym.registration import ENV_IDS, register_envs
 from agentgym.registry import registry
 from agentgym.runner import run_episodes, summarize
 from agentgym.store import StoreError
@@ -17,16 +18,8 @@ from agentgym.store import StoreError
 
 def _run(args: argparse.Namespace) -> int:
     register_envs()
-    if ENV_IDS[args.env][0] == TAU2_ENTRY:  # tau2 domains: tau2's own data, tau2's names
-        if args.data_dir:
-            raise ValueError(f"{args.env} plays tau2-bench's packaged tasks; --data-dir is for SGD-format data.")
-        kwargs: dict[str, object] = {"max_steps": args.max_turns, "user": args.user or "tau2-offline"}
-    else:
-        kwargs = {"split": args.split, "max_turns": args.max_turns, "user": args.user or "goal"}
-        if args.data_dir:
-            kwargs["data_dir"] = args.data_dir
-        if args.tasks:
-            kwargs["tasks"] = args.tasks
+    kwargs = domain_of(args.env).env_kwargs(args.env, split=args.split, data_dir=args.data_dir, max_turns=args.max_turns,
+                                            user=args.user, tasks=args.tasks)
     env = gym.make(args.env, **kwargs)
     episodes = []
     out_dir = Path(args.out)
@@ -205,7 +198,7 @@ def _train(args: argparse.Namespace) -> int:
 def _eval_version(args: argparse.Namespace) -> int:
     from agentgym.train import evaluate_version
 
-    metrics = evaluate_version(args.store, args.agent, args.version, data_dir=args.data_dir, split=args.split,
+    metrics = evaluate_version(args.store, args.agent, args.version, env_id=args.env, data_dir=args.data_dir, split=args.split,
                                tasks=args.tasks, max_turns=args.max_turns, seed=args.seed, progress=not args.quiet)
     _print_metrics(metrics, args.json)
     return 0
@@ -290,9 +283,17 @@ def _import_traces(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_data_args(p: argparse.ArgumentParser, what: str = "") -> None:
+def _add_data_args(p: argparse.ArgumentParser, what: str = "", any_env: bool = False) -> None:
     p.add_argument("--data-dir", default=None, help=f"SGD-format directory{what} (default: the embedded sample)")
-    p.add_argument("--split", default="dev", help="split under --data-dir (default: dev)")
+    if any_env:
+        p.add_argument("--split", default=None, help="which tasks (default: the env's: dev for SGD; tau2: base, or train/test)")
+    else:
+        p.add_argument("--split", default="dev", help="split under --data-dir (default: dev)")
+
+
+def _user_names() -> list[str]:
+    """Every domain's user names (each env accepts its own domain's; `sgd/goal` is 'goal' to an SGD env)."""
+    return sorted({n.split("/", 1)[-1] for n in registry.names("user")})
 
 
 def _seed(text: str) -> int:
@@ -314,15 +315,16 @@ def _add_output_args(p: argparse.ArgumentParser, json_flag: bool = True) -> None
 
 
 def build_parser() -> argparse.ArgumentParser:
+    register_envs()  # plugin domains' ids and users become choices
     parser = argparse.ArgumentParser(prog="agentgym", description="Dialogue traces as RL environments.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="play episodes of one or more agents and print a summary table")
     run.add_argument("--agent", nargs="+", default=["scripted"], choices=registry.names("agent"),
                      help="agent(s) to play (tau2 domains: tau2-oracle, tau2-noop, hf)")
     run.add_argument("--env", default="agentgym/SGD-v0", choices=sorted(ENV_IDS), help="gymnasium id")
-    _add_data_args(run)
-    run.add_argument("--user", default=None, choices=registry.names("user"),
-                     help="simulated user (default: goal for SGD, tau2-offline for tau2 domains)")
+    _add_data_args(run, any_env=True)
+    run.add_argument("--user", default=None, choices=_user_names(),
+                     help="simulated user of the env's domain (default: goal for SGD, offline for tau2 domains)")
     run.add_argument("--episodes", type=int, default=None, help="episodes per agent (default: every task once)")
     run.add_argument("--tasks", default=None, help="a task file (JSONL) to play instead of the split's tasks, e.g. from `agentgym scenarios`")
     run.add_argument("--max-turns", type=int, default=40)
@@ -384,7 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
     es.add_argument("--store", default="agentgym-store", help="experience store (folder or SQLAlchemy URL)")
     es.add_argument("--agent", default="smollm2-policy")
     es.add_argument("--version", required=True)
-    _add_data_args(es)
+    es.add_argument("--env", default="agentgym/SGD-v0", choices=sorted(ENV_IDS), help="gymnasium id to score on")
+    _add_data_args(es, any_env=True)
     es.add_argument("--tasks", type=int, default=20, help="number of held-out tasks (the first N of the split)")
     es.add_argument("--max-turns", type=int, default=12)
     _add_output_args(es)
@@ -394,12 +397,12 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("a", help="agent A: a registry name (scripted), name:k=v,... (noisy:epsilon=0.1) or agent@version (stored)")
     cp.add_argument("b", help="agent B, written the same way")
     cp.add_argument("--env", default="agentgym/SGD-v0", choices=sorted(ENV_IDS), help="gymnasium id")
-    _add_data_args(cp)
+    _add_data_args(cp, any_env=True)
     cp.add_argument("--tasks", type=int, default=40, help="number of tasks (the first N of the split)")
     cp.add_argument("--trials", type=int, default=1, help="episodes per task and version, seeds shared")
     cp.add_argument("--max-turns", type=int, default=40)
-    cp.add_argument("--user", default=None, choices=registry.names("user"), help="simulated user (default: the env's)")
-    cp.add_argument("--second-user", default=None, choices=registry.names("user"),
+    cp.add_argument("--user", default=None, choices=_user_names(), help="simulated user (default: the env's)")
+    cp.add_argument("--second-user", default=None, choices=_user_names(),
                     help="rerun under this user too and flag a sign flip (simulator-sensitive)")
     cp.add_argument("--metric", default="success", choices=["success", "reward", "turns"], help="what the verdict is about")
     cp.add_argument("--alpha", type=float, default=0.05)
@@ -472,7 +475,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"agentgym: interrupted: {_interrupted(args)}.", file=sys.stderr)
         return 130
     except ImportError as e:  # an optional extra is not installed
-        print(f"agentgym: error: {e}. Install the extra that provides it: pip install -e '.[train]' "
+        print(f"agentgym: error: {e}. Install the extra that provides it: pip install 'agentgym-workbench[train]' "
               "(training, the hf agent) or '.[llm]' (LLM users and judges).", file=sys.stderr)
         return 2
     except (OSError, KeyError, ValueError, TypeError, StoreError, gym.error.Error, RecursionError) as e:

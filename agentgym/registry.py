@@ -3,8 +3,8 @@
 registering costs nothing and a heavy optional part (tau2, an LLM) loads only when asked for.
 
     from agentgym.registry import registry
-    registry.names("domain")                    # ['sgd', 'tau2-airline', 'tau2-mock', ...]
-    registry.get("user", "goal")                # the class
+    registry.names("domain")                    # ['sgd', 'tau2', 'traces']
+    registry.get("user", "sgd/goal")            # the class
     registry.register("agent", "mine", "my_pkg.agents:MyAgent", help="...")
 """
 from __future__ import annotations
@@ -60,25 +60,21 @@ class Registry:
 registry = Registry()
 
 # ---- what ships with agentgym -----------------------------------------------------------------
-_TAU2 = {"airline": "flights, reservations, baggage (50 tasks)", "retail": "orders, returns, exchanges (114 tasks)",
-         "telecom": "mobile service and tech support with user-side device tools (114 tasks; solo mode)",
-         "mock": "a tiny task tracker (9 tasks; solo mode)"}
-registry.register("domain", "sgd", "agentgym.domains.sgd.env:SGDEnv", help="Schema-Guided Dialogue: 20 services, mocked from recorded results")
-for _d, _help in _TAU2.items():
-    registry.register("domain", f"tau2-{_d}", "agentgym.domains.tau2.env:Tau2Env", help=f"tau2-bench {_d}: {_help}")
-
-registry.register("domain", "traces", "agentgym.domains.traces.env:TraceEnv",
-                  help="your own OpenAI-format / APIGen-MT traces: recorded user, recorded tool results")
-registry.register("user", "goal", "agentgym.domains.sgd.users.goal_user:GoalDrivenUser", help="SGD: offline goal-driven user (NLU → agenda → NLG)")
-registry.register("user", "replay", "agentgym.domains.sgd.users.replay:TraceReplayUser", help="SGD: the recorded user turns in order")
-registry.register("user", "llm", "agentgym.domains.sgd.users.llm_user:LLMUser", help="SGD: an LLM plays the user from the goal")
-registry.register("user", "hybrid", "agentgym.domains.sgd.users.llm_user:HybridUser", help="SGD: offline policy picks acts, an LLM words them")
-registry.register("user", "dspy", "agentgym.domains.sgd.users.dspy_user:DSPyUser",
-                  help="SGD: offline policy picks acts, a DSPy program words them (user_program=PATH, `agentgym optimize-user`)")
-registry.register("user", "tau2-offline", "agentgym.domains.tau2.user:OfflineTau2User",
-                  help="tau2: offline user from the task's instructions (known_info, never unknown_info)")
-registry.register("user", "tau2-llm", "agentgym.domains.tau2.user:LLMTau2User",
-                  help="tau2: an LLM user with tau2's guidelines (###STOP###, ###TRANSFER###, ###OUT-OF-SCOPE###)")
+for _name in ("sgd", "tau2", "traces"):  # each family's Domain: its gym ids, users, settings (agentgym.domain)
+    registry.register("domain", _name, f"agentgym.domains.{_name}.domain:DOMAIN",
+                      help={"sgd": "Schema-Guided Dialogue: 20 services, mocked from recorded results",
+                            "tau2": "tau2-bench in-process: airline, retail, telecom, mock; tau2's exact reward",
+                            "traces": "your own OpenAI-format / APIGen-MT traces"}[_name])
+_USERS = "agentgym.domains.sgd.users"
+for _name, _target, _help in [
+        ("sgd/goal", f"{_USERS}.goal_user:GoalDrivenUser", "offline goal-driven user (NLU → agenda → NLG)"),
+        ("sgd/replay", f"{_USERS}.replay:TraceReplayUser", "the recorded user turns in order"),
+        ("sgd/llm", f"{_USERS}.llm_user:LLMUser", "an LLM plays the user from the goal"),
+        ("sgd/hybrid", f"{_USERS}.llm_user:HybridUser", "offline policy picks acts, an LLM words them"),
+        ("sgd/dspy", f"{_USERS}.dspy_user:DSPyUser", "offline policy picks acts, a DSPy program words them (`agentgym optimize-user`)"),
+        ("tau2/offline", "agentgym.domains.tau2.user:OfflineTau2User", "offline user from the task's instructions (known_info only)"),
+        ("tau2/llm", "agentgym.domains.tau2.user:LLMTau2User", "an LLM user with tau2's guidelines (###STOP###, ###TRANSFER###)")]:
+    registry.register("user", _name, _target, help=_help)  # '<domain>/<name>': the env of that domain plays it as '<name>'
 
 registry.register("agent", "scripted", "agentgym.domains.sgd.agents:ScriptedAgent", help="SGD: follows the schema, reads user acts")
 registry.register("agent", "naive", "agentgym.domains.sgd.agents:NaiveAgent", help="SGD: calls at once, never asks")

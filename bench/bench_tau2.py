@@ -24,7 +24,7 @@ from timing import time_reset_and_steps
 
 import agentgym  # noqa: F401  (registers the ids)
 from agentgym.domains.tau2.agents import NoopAgent, OracleAgent
-from agentgym.domains.tau2.domain import DOMAINS, tasks
+from agentgym.domains.tau2.data import DOMAINS, tasks
 from agentgym.runner import play_episode
 
 CALL = '{"name": "get_reservation_details", "arguments": {"reservation_id": "EHGLP3"}}'

@@ -40,8 +40,7 @@ def _plant(store: ExperienceStore) -> str:
     env.reset(seed=0)
     env.step(f"use {s['openai-short']} and my password is {s['free-text']}")
     env.step({"name": "Weather_1_GetWeather", "arguments": {"city": s["aws"]}})
-    episode = env.unwrapped
-    assert episode is not None
+    assert env.unwrapped.turns == 2  # both hostile actions were played, not refused before the store saw them
     ep = env.episode_id
     store.rate(ep, 1, step_idx=1, comment=f"the agent leaked {s['google']}", tags=[s["hf"]])
     store.add_verdict(ep, "judge", 0.5, step_idx=1, prompt=f"judge this; key {s['anthropic']}", reasoning=f"saw {s['github']}",

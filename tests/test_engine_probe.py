@@ -69,7 +69,7 @@ def test_package_works_without_any_llm_or_training_extra(tmp_path):
         s.start(seed=1); s.send("Hello, which city?")
         from agentgym.llm import LLM
         r = LLM("local/smollm2-135m", cache=False).complete([{{"role": "user", "content": "hi"}}])
-        assert not r.ok and "agentgym[llm]" in r.error, r.error
+        assert not r.ok and "agentgym-workbench[llm]" in r.error, r.error
         print("episodes", len(store.episodes()))
     """)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)

@@ -197,14 +197,14 @@ def test_users_come_from_the_registry_and_bad_ones_are_named():
             from agentgym.domains.sgd.users import UserTurn
             return UserTurn(text=f"you said: {text}", acts=[])
 
-    registry.register("user", "echo-test", Echo, help="test user", replace=True)
+    registry.register("user", "sgd/echo-test", Echo, help="test user", replace=True)
     env = gym.make("agentgym/SGD-v0", user="echo-test")
     obs, _ = env.reset(seed=0)
     assert obs == "user: hello" and env.step("hi")[0] == "user: you said: hi"
-    with pytest.raises(ValueError, match="registered: .*goal"):
+    with pytest.raises(ValueError, match="sgd users: .*echo-test.*goal"):
         gym.make("agentgym/SGD-v0", user="nobody")
-    with pytest.raises(ValueError, match="plays tau2 tasks"):
-        gym.make("agentgym/SGD-v0", user="tau2-offline")
+    with pytest.raises(ValueError, match="Unknown sgd user 'offline'"):  # tau2's user is not an SGD user
+        gym.make("agentgym/SGD-v0", user="offline")
     with pytest.raises(TypeError, match="reset\\(\\) and respond\\(\\)"):
         gym.make("agentgym/SGD-v0", user=42)
 

@@ -12,7 +12,7 @@ pytest.importorskip("tau2")
 
 import agentgym  # noqa: E402,F401
 from agentgym.domains.tau2.agents import NoopAgent, OracleAgent  # noqa: E402
-from agentgym.domains.tau2.domain import DOMAINS, seed_ids, tasks  # noqa: E402
+from agentgym.domains.tau2.data import DOMAINS, seed_ids, tasks  # noqa: E402
 from agentgym.runner import play_episode  # noqa: E402
 
 SOLO = {"telecom": True, "mock": False, "airline": False, "retail": False}

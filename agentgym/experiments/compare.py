@@ -42,7 +42,8 @@ class CompareConfig:
     seed: int = field(default=0, metadata={"help": "first episode seed; task i, trial k plays seed + i*trials + k"})
     env_id: str = field(default="agentgym/SGD-v0", metadata={"help": "gymnasium id of the environment"})
     data_dir: str | None = field(default=None, metadata={"help": "SGD-format folder (None: the embedded sample)"})
-    split: str = field(default="dev", metadata={"help": "split under data_dir"})
+    split: str | None = field(default=None, metadata={"help": "which tasks (None: the env's default: dev for SGD, base for "
+                                                             "tau2; tau2 also has train and test)"})
     max_turns: int = field(default=40, metadata={"help": "turn limit per episode"})
     user: str | None = field(default=None, metadata={"help": "simulated user (None: the env's default)"})
     second_user: str | None = field(default=None, metadata={"help": "rerun under this user too; flags a sign flip"})
@@ -160,16 +161,12 @@ def compare(a: str, b: str, cfg: CompareConfig | None = None, *, progress: bool 
 def _play(specs: dict[str, str], cfg: CompareConfig, user: str | None, progress: bool) -> pd.DataFrame:
     import gymnasium as gym
 
-    from agentgym.registration import ENV_IDS, SGD_ENTRY, register_envs
+    from agentgym.domain import domain_of
+    from agentgym.registration import register_envs
 
     register_envs()
-    if cfg.env_id not in ENV_IDS:
-        raise ValueError(f"Unknown env {cfg.env_id!r}; choose one of {', '.join(sorted(ENV_IDS))}.")
-    sgd = ENV_IDS[cfg.env_id][0] == SGD_ENTRY
-    env_kwargs: dict[str, Any] = ({"split": cfg.split, "max_turns": cfg.max_turns} | ({"data_dir": cfg.data_dir} if cfg.data_dir else {})
-                                  if sgd else {"max_steps": cfg.max_turns})
-    if user:
-        env_kwargs["user"] = user
+    env_kwargs: dict[str, Any] = domain_of(cfg.env_id).env_kwargs(cfg.env_id, split=cfg.split, data_dir=cfg.data_dir,
+                                                                  max_turns=cfg.max_turns, user=user)
     probe = gym.make(cfg.env_id, **env_kwargs)
     ids = list(probe.unwrapped.task_ids)
     probe.close()

@@ -197,7 +197,7 @@ def _on_ray(units: list[Unit]) -> Iterator[tuple[int, list[dict[str, Any]]]]:
     try:
         import ray
     except ImportError:
-        raise ImportError("Ray is not installed: pip install 'agentgym[ray]', or run without --ray for a local pool") from None
+        raise ImportError("Ray is not installed: pip install 'agentgym-workbench[ray]', or run without --ray for a local pool") from None
     if not ray.is_initialized():
         ray.init(address=os.environ.get("RAY_ADDRESS") or None, include_dashboard=False, log_to_driver=False,
                  configure_logging=False)

@@ -236,7 +236,7 @@ class LLM:
         """Why no call can succeed here (litellm missing; for `local/...` models, an in-process engine
         that is missing or unsafe on this CPU, probed in a child process), or None."""
         if not installed("litellm"):
-            return "ImportError: LLM calls need litellm: pip install 'agentgym[llm]' (or make llm)."
+            return "ImportError: LLM calls need litellm: pip install 'agentgym-workbench[llm]' (or make llm)."
         if not self.model.startswith("local/"):
             return None
         register_local_provider()

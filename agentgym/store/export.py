@@ -117,7 +117,7 @@ def to_dataset(records: list[dict[str, Any]]) -> Any:
     try:
         import datasets
     except ImportError as e:
-        raise ImportError("to_dataset needs the `datasets` package: pip install 'agentgym[train]' or pip install datasets") from e
+        raise ImportError("to_dataset needs the `datasets` package: pip install 'agentgym-workbench[train]' or pip install datasets") from e
     # nested, ragged JSON (tool schemas, arguments) is kept as JSON text so Arrow gets one type per column
     flat = [{k: (json.dumps(v, ensure_ascii=False) if k == "tools" else v) for k, v in rec.items()} for rec in records]
     return datasets.Dataset.from_list(flat)

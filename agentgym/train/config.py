@@ -36,14 +36,14 @@ class TrainConfig:
     parent_version: str | None = _f(None, "Record this version of `agent_name` as the parent.")
     # data
     data_dir: str | None = _f(None, "SGD-format folder (None: the embedded sample).")
-    split: str = _f("train", "Split of `data_dir` to train on.")
+    split: str = _f("train", "Split to train on: of `data_dir` for SGD, tau2-bench's `train` for tau2 (evaluate on `test`).")
     max_dialogues: int | None = _f(64, "Training tasks/dialogues used (None: all); GRPO's held-out tasks come after them.")
     from_store: bool = _f(False, "SFT: add the store's successful episodes to the dialogues.")
     min_judge: float | None = _f(None, "SFT from_store: keep only episodes the judge scored at least this (mean verdict, 0-1).")
     # the training environment (GRPO rollouts and evaluation)
     env_id: str = _f("agentgym/SGD-v0", "Gymnasium id of the training env (any agentgym id: SGD, tau2 domains, Traces).")
     env_kwargs: dict = _f({}, "More arguments of the env (e.g. {'tasks': 'scenarios.jsonl', 'domain': 'Restaurants'}); checked against its signature.")
-    user: str = _f("goal", "Simulated user: goal (offline, fitted), llm, hybrid, replay.")
+    user: str | None = _f(None, "Simulated user of the env's domain (None: the env's own; SGD: goal, llm, hybrid, replay, dspy; tau2: offline, llm).")
     persona: dict = _f({}, "Persona knobs of the goal user, e.g. {'patience': 2, 'withhold': true}.")
     user_llm: str | None = _f(None, "litellm model string for the llm/hybrid user (None: the local model).")
     judge: str | None = _f(None, "LLM judge model: 'local' (the packaged model) or a litellm string; None: no judge.")
@@ -198,18 +198,18 @@ class TrainConfig:
 
     def env_spec(self) -> tuple[str, dict[str, Any]]:
         """(env id, kwargs) of the training env, as `gymnasium.make` takes them."""
-        kwargs: dict[str, Any] = dict(self.env_kwargs)
-        if self.env_id.startswith("agentgym/SGD"):
+        from agentgym.domain import domain_of
+
+        persona = None
+        if self.persona:
             from agentgym.domains.sgd.users import Persona
 
-            kwargs.setdefault("data_dir", self.data_dir)
-            kwargs.setdefault("split", self.split)
-            if self.env_id == "agentgym/SGD-v0":
-                kwargs.setdefault("user", self.user)
-            if self.persona:
-                kwargs.setdefault("persona", Persona(**self.persona))
-            if self.user_llm:
-                kwargs.setdefault("user_llm", self.user_llm)
+            persona = Persona(**self.persona)
+        domain = domain_of(self.env_id)
+        generic = domain.env_kwargs(
+            self.env_id, data_dir=self.data_dir, split=self.split if domain.takes("split") else None, user=self.user, persona=persona,
+            user_kwargs={"llm": self.user_llm} if self.user_llm else None)
+        kwargs: dict[str, Any] = generic | dict(self.env_kwargs)  # env_kwargs, the env's own names, win
         if self.judge is not None:
             kwargs.setdefault("judge", self.make_judge())
             kwargs.setdefault("judge_mode", self.judge_mode)
@@ -217,7 +217,7 @@ class TrainConfig:
             from agentgym.domains.sgd.reward import DEFAULT_WEIGHTS
 
             kwargs.setdefault("reward", {"weights": {**DEFAULT_WEIGHTS, **self.rubric}})
-        kwargs["max_turns"] = self.max_turns
+        kwargs.update(domain.env_kwargs(self.env_id, max_turns=self.max_turns))
         return self.env_id, kwargs
 
     def make_judge(self) -> Any:

@@ -88,7 +88,7 @@ def load_policy_unsloth(model: str | os.PathLike[str], *, max_seq_length: int = 
     try:
         from unsloth import FastLanguageModel
     except ImportError as e:
-        raise ImportError("use_unsloth needs the `unsloth` package: pip install -e '.[gpu]' on a CUDA machine.") from e
+        raise ImportError("use_unsloth needs the `unsloth` package: pip install 'agentgym-workbench[gpu]' on a CUDA machine.") from e
     m, tok = FastLanguageModel.from_pretrained(model_name=str(resolve_policy(model)), max_seq_length=max_seq_length,
                                                dtype=None, load_in_4bit=False)
     if lora_r:

@@ -23,7 +23,7 @@ def _asset(name: str) -> Path:
     for candidate in (here / "static" / name, here.parents[1] / "widgets" / name):
         if candidate.exists():
             return candidate
-    raise FileNotFoundError(f"Widget asset {name} is missing: reinstall agentgym (pip install -e '.[widgets]').")
+    raise FileNotFoundError(f"Widget asset {name} is missing: reinstall agentgym (pip install 'agentgym-workbench[widgets]').")
 
 
 class _View(anywidget.AnyWidget):

@@ -44,7 +44,6 @@ from agentgym.domains.sgd.tools import Tool, tools_for
 from agentgym.domains.sgd.users import Persona, User, UserContext, UserTurn
 from agentgym.episode import DialogueEnv, check_task_ids, dumps, fresh_meta
 from agentgym.llm.client import LLM
-from agentgym.registry import registry
 from agentgym.safeio import check_bool
 from agentgym.types import Message, tool_call
 
@@ -103,6 +102,7 @@ class SGDEnv(DialogueEnv):
         families: list[str] | None = None,
         tool_simulator: Any = None,
         simulator_llm: str | None = None,
+        user_kwargs: dict[str, Any] | None = None,
     ) -> None:
         if max_steps is not None:  # tau2's and TauGym's name for it
             max_turns = max_steps
@@ -124,6 +124,14 @@ class SGDEnv(DialogueEnv):
             raise ValueError(f"No tasks in {self.corpus.path}.")
         self.fixed_task = str(task_id) if task_id is not None else None
         self._user_spec = user
+        if user_kwargs:  # the generic spelling (agentgym.domain): train_dir, llm, llm_args, program
+            bad = set(user_kwargs) - {"train_dir", "llm", "llm_args", "program"}
+            if bad:
+                raise ValueError(f"Unknown user_kwargs {sorted(bad)}; an SGD user takes train_dir, llm, llm_args and program.")
+            user_train_dir = user_kwargs.get("train_dir", user_train_dir)
+            user_llm = user_kwargs.get("llm", user_llm)
+            user_llm_args = user_kwargs.get("llm_args", user_llm_args)
+            user_program = user_kwargs.get("program", user_program)
         self.user_train_dir = user_train_dir
         self.user_llm, self.user_llm_args = user_llm, dict(user_llm_args or {})
         if user_program is not None and not isinstance(user_program, (str, os.PathLike)):
@@ -214,15 +222,11 @@ class SGDEnv(DialogueEnv):
         return self.corpus.task(task_id)
 
     def _make_user(self, spec: str | User | Callable[[], User], persona: Persona | None) -> User:
-        """A registered user by name (`agentgym.registry`: goal, replay, llm, hybrid, dspy, yours), a factory, or a user."""
+        """An SGD user by name (goal, replay, llm, hybrid, dspy, or a registered 'sgd/<name>'), a factory, or a user."""
         if isinstance(spec, str):
-            if spec.startswith("tau2-"):
-                raise ValueError(f"User {spec!r} plays tau2 tasks; SGD users: goal, replay, llm, hybrid, dspy.")
-            try:
-                cls = registry.get("user", spec)
-            except KeyError:
-                raise ValueError(f"Unknown user simulator {spec!r}; registered: {', '.join(registry.names('user'))}.") from None
-            return cls.from_env(self, persona)
+            from agentgym.domains.sgd.domain import DOMAIN
+
+            return DOMAIN.user_class(spec).from_env(self, persona)
         if callable(spec) and not hasattr(spec, "respond"):
             return spec()
         if not (hasattr(spec, "reset") and hasattr(spec, "respond")):

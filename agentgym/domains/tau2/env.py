@@ -2,6 +2,7 @@
 
     env = gym.make("agentgym/tau2-airline-v0")                       # or tau2-retail, tau2-telecom, tau2-mock
     env = gym.make("agentgym/tau2-v0", domain="telecom", task_id=..., solo_mode=True)
+    env = gym.make("agentgym/tau2-airline-v0", split="train")       # tau2-bench's RL splits: train, test, base
     obs, info = env.reset(seed=0, options={"task_id": "0"})
 
 Action space
@@ -32,11 +33,10 @@ import copy
 from typing import Any
 
 from agentgym.actions import Action
-from agentgym.domains.tau2.domain import check_domain, get_task, tasks
+from agentgym.domains.tau2.data import check_domain, check_split, get_task, tasks
 from agentgym.domains.tau2.reward import breakdown_of, tau2_reward
 from agentgym.domains.tau2.world import Tau2World
 from agentgym.episode import DialogueEnv, check_task_ids, dumps, fresh_meta
-from agentgym.registry import registry
 from agentgym.safeio import check_bool
 from agentgym.types import Message, tool_call
 
@@ -53,19 +53,24 @@ class Tau2Env(DialogueEnv):
                  user_llm: str | None = None, user_llm_args: dict[str, Any] | None = None, max_steps: int = 100,
                  all_messages_as_observation: bool = False, task_ids: list[str] | None = None, include_history: bool = False,
                  user_model: str | None = None, user_provider: str | None = None, normalize_rewards: bool = True,
-                 render_mode: str | None = None) -> None:
+                 render_mode: str | None = None, split: str = "base", user_kwargs: dict[str, Any] | None = None) -> None:
         check_bool("solo_mode", solo_mode)
         check_bool("normalize_rewards", normalize_rewards)
         check_domain(domain, solo_mode)
         check_task_ids(task_ids)
+        check_split(domain, split)
+        bad = set(user_kwargs or {}) - {"llm", "llm_args"}
+        if bad:
+            raise ValueError(f"Unknown user_kwargs {sorted(bad)}; a tau2 user takes llm (a litellm model) and llm_args.")
         super().__init__(max_turns=max_steps, render_mode=render_mode, include_history=include_history,
                          all_messages_as_observation=all_messages_as_observation, limit_name="max_steps")
         self.domain, self.solo_mode = domain, bool(solo_mode)
         self.world = Tau2World(domain, self.solo_mode)
-        self.all_tasks = {t.id: t for t in tasks(domain)}
+        self.split = split
+        self.all_tasks = {t.id: t for t in tasks(domain, split)}
         ids = [task_id] if task_id is not None else (list(task_ids) if task_ids else list(self.all_tasks))
         for tid in ids:
-            get_task(domain, str(tid))  # unknown id: a message listing what exists
+            get_task(domain, str(tid), split)  # unknown id: a message listing what exists
         self.task_ids = [str(t) for t in ids]
         if self.solo_mode:
             missing = [t for t in self.task_ids if self.all_tasks[t].ticket is None]
@@ -74,7 +79,8 @@ class Tau2Env(DialogueEnv):
         self.fixed_task = str(task_id) if task_id is not None else None
         if user_model is not None:  # TauGym's names
             user, user_llm = "llm", f"{user_provider}/{user_model}" if user_provider else user_model
-        self.user_llm, self.user_llm_args = user_llm, dict(user_llm_args or {})
+        user_llm = (user_kwargs or {}).get("llm", user_llm)
+        self.user_llm, self.user_llm_args = user_llm, dict(user_llm_args or {}) | dict((user_kwargs or {}).get("llm_args") or {})
         self.user = self._make_user(user)
         self.normalize_rewards = normalize_rewards
         env = self.world.env
@@ -95,16 +101,11 @@ class Tau2Env(DialogueEnv):
         self.reward_info: dict[str, Any] = {}
 
     def _make_user(self, spec: Any) -> Any:
-        """A registered tau2 user by name (`tau2-offline`, `tau2-llm`; `offline` and `llm` for short), or a user object."""
+        """A tau2 user by name (`offline`, the default; `llm`; any registered 'tau2/<name>'), or a user object."""
+        from agentgym.domains.tau2.domain import DOMAIN
+
         if spec is None or isinstance(spec, str):
-            name = {None: "tau2-offline", "offline": "tau2-offline", "llm": "tau2-llm"}.get(spec, spec)
-            if not name.startswith("tau2-"):
-                raise ValueError(f"Unknown tau2 user {spec!r}; use 'offline' (default, no LLM), 'llm' (any litellm model via "
-                                 "user_llm=...), or a user object with reset() and respond().")
-            try:
-                return registry.get("user", name).from_env(self)
-            except KeyError:
-                raise ValueError(f"Unknown tau2 user {spec!r}; registered: {', '.join(registry.names('user'))}.") from None
+            return DOMAIN.user_class(spec or "offline").from_env(self)
         if not (hasattr(spec, "reset") and hasattr(spec, "respond")):
             raise TypeError(f"user must be 'offline', 'llm' or an object with reset() and respond(), got {type(spec).__name__}.")
         return spec
@@ -119,7 +120,7 @@ class Tau2Env(DialogueEnv):
         tid = options.get("task_id") or self.fixed_task
         if tid is None:
             tid = self.task_ids[int(self.np_random.integers(len(self.task_ids)))]
-        self.task = get_task(self.domain, str(tid))
+        self.task = get_task(self.domain, str(tid), self.split)
         if str(tid) not in self._task_json:  # what info shows is a copy: no agent can edit the grading through it
             self._task_json[str(tid)] = self.task.model_dump_json()
         self._agent_task = type(self.task).model_validate_json(self._task_json[str(tid)])  # 5× cheaper than a deep copy

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentgym.domains.tau2.domain import new_environment, seed_ids
+from agentgym.domains.tau2.data import new_environment, seed_ids
 from agentgym.domains.tau2.state import ToolkitState, same_state
 
 ID_SEED = 0  # telecom's new ids: the same draws for the gold replay and every episode

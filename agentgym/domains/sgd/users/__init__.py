@@ -1,4 +1,4 @@
-"""Simulated users; `make_user(name)` builds any user in the registry (`agentgym.registry`)."""
+"""Simulated users; `make_user(name)` builds any SGD user by name."""
 from agentgym.domains.sgd.users.agenda import Persona
 from agentgym.domains.sgd.users.base import User, UserContext, UserTurn
 from agentgym.domains.sgd.users.goal_user import GoalDrivenUser, UserModel, load_user_model
@@ -6,13 +6,10 @@ from agentgym.domains.sgd.users.replay import TraceReplayUser
 
 
 def make_user(name: str = "goal", **kwargs: object) -> User:
-    """A user simulator by its registry name."""
-    from agentgym.registry import registry
+    """An SGD user simulator by name (the SGD domain's users, and any registered 'sgd/<name>')."""
+    from agentgym.domains.sgd.domain import DOMAIN
 
-    try:
-        cls = registry.get("user", name)
-    except KeyError:
-        raise ValueError(f"Unknown user simulator '{name}'. Choose one of: {', '.join(registry.names('user'))}.") from None
+    cls = DOMAIN.user_class(name)
     return cls(**kwargs) if kwargs else cls()
 
 
