@@ -292,8 +292,17 @@ def _add_data_args(p: argparse.ArgumentParser, what: str = "", any_env: bool = F
 
 
 def _user_names() -> list[str]:
-    """Every domain's user names (each env accepts its own domain's; `sgd/goal` is 'goal' to an SGD env)."""
-    return sorted({n.split("/", 1)[-1] for n in registry.names("user")})
+    """Every domain's user names (each env accepts its own domain's)."""
+    from agentgym.domain import domains
+
+    return sorted({u for d in domains().values() for u in d.user_names()})
+
+
+def _agents_help() -> str:
+    from agentgym.domain import domains
+
+    return "agent(s) to play (" + "; ".join(f"{d.name}: {', '.join(d.agents)}" for d in domains().values() if d.agents) + \
+        "; any env: noop, noisy, hf)"
 
 
 def _seed(text: str) -> int:
@@ -320,7 +329,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="play episodes of one or more agents and print a summary table")
     run.add_argument("--agent", nargs="+", default=["scripted"], choices=registry.names("agent"),
-                     help="agent(s) to play (tau2 domains: tau2-oracle, tau2-noop, hf)")
+                     help=_agents_help())
     run.add_argument("--env", default="agentgym/SGD-v0", choices=sorted(ENV_IDS), help="gymnasium id")
     _add_data_args(run, any_env=True)
     run.add_argument("--user", default=None, choices=_user_names(),

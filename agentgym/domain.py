@@ -1,6 +1,6 @@
 """`Domain`: one object per family of environments (SGD, tau2, traces, yours) that answers every generic
 question about it — its gym ids and their defaults, its users and agents, its splits, how the generic
-settings become its env's keyword arguments, its rubric and its demonstrations. The CLI, `compare`,
+settings become its env's keyword arguments, and its demonstrations. The CLI, `compare`,
 training and evaluation ask the domain; none of them branches on an entry point or a name prefix.
 
     from agentgym.domain import domain_of
@@ -58,8 +58,6 @@ class Domain:
     default_user: str | None = None
     agents: tuple[str, ...] = ()  # registry agent names written for this domain (generic agents play every domain)
     splits: tuple[str, ...] = ()
-    default_split: str | None = None
-    rubric: str | None = None  # "module:function": function(env) -> agentgym.rubric.Rubric
     demonstrations: str | None = None  # "module:function": function(**kwargs) -> list of SFT examples
 
     def __post_init__(self) -> None:
@@ -80,8 +78,6 @@ class Domain:
             raise ValueError(f"Domain {self.name}: setting(s) {sorted(both)} are both mapped and refused; choose one.")
         if self.default_user is not None and self.default_user not in self.users:
             raise ValueError(f"Domain {self.name}: default_user {self.default_user!r} is not in users ({', '.join(self.users)}).")
-        if self.default_split is not None and self.default_split not in self.splits:
-            raise ValueError(f"Domain {self.name}: default_split {self.default_split!r} is not in splits ({', '.join(self.splits)}).")
 
     # ---- generic settings -> env kwargs ---------------------------------------------------------
     def takes(self, setting: str) -> bool:
@@ -104,8 +100,8 @@ class Domain:
                 raise ValueError(f"{env_id or self.name} has no {key} setting; it takes {', '.join(self.settings) or 'none'}.")
             if key == "split" and self.splits and value not in self.splits:
                 raise ValueError(f"Unknown split {value!r} for {env_id or self.name}; splits: {', '.join(self.splits)}.")
-            if key == "user":
-                self.user_class(value) if isinstance(value, str) else None  # an unknown name fails here, not later
+            if key == "user" and isinstance(value, str):
+                self.user_class(value)  # an unknown name fails here, before any env is built
             out[self.settings[key]] = value
         return out
 
@@ -134,10 +130,6 @@ class Domain:
         raise ValueError(f"Unknown {self.name} user {name!r}; {self.name} users: {', '.join(self.user_names()) or 'none'} "
                          f"(add one with registry.register('user', '{self.name}/<name>', 'module:Class')).")
 
-    def make_rubric(self, env: Any) -> Any:
-        """The env's rubric (`agentgym.rubric.Rubric`), or None where the domain declares none."""
-        return _resolve(self.rubric)(env) if self.rubric else None
-
     def demonstration_examples(self, **kwargs: Any) -> list[dict[str, Any]]:
         """SFT examples from the domain's recorded dialogues, in the agent's conversation format."""
         if self.demonstrations is None:
@@ -147,10 +139,9 @@ class Domain:
 
 # ---- the registry of domains ------------------------------------------------------------------
 def register_domain(domain: Domain, *, replace: bool = False) -> Domain:
-    """Make a domain known: to `registry` (kind 'domain'), its users (kind 'user', '<domain>/<name>') and gymnasium."""
+    """Make a domain known to `registry` (kind 'domain') and to gymnasium (its `env_ids`). Its users stay in
+    its own `users` table; users added later are registry entries '<domain>/<name>'."""
     registry.register("domain", domain.name, domain, help=domain.help, replace=replace)
-    for user, target in domain.users.items():
-        registry.register("user", f"{domain.name}/{user}", target, help=f"{domain.name} user", replace=True)
     register_domain_envs(domain)
     return domain
 

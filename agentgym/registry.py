@@ -4,7 +4,7 @@ registering costs nothing and a heavy optional part (tau2, an LLM) loads only wh
 
     from agentgym.registry import registry
     registry.names("domain")                    # ['sgd', 'tau2', 'traces']
-    registry.get("user", "sgd/goal")            # the class
+    registry.get("agent", "scripted")           # the class
     registry.register("agent", "mine", "my_pkg.agents:MyAgent", help="...")
 """
 from __future__ import annotations
@@ -60,22 +60,7 @@ class Registry:
 registry = Registry()
 
 # ---- what ships with agentgym -----------------------------------------------------------------
-for _name in ("sgd", "tau2", "traces"):  # each family's Domain: its gym ids, users, settings (agentgym.domain)
-    registry.register("domain", _name, f"agentgym.domains.{_name}.domain:DOMAIN",
-                      help={"sgd": "Schema-Guided Dialogue: 20 services, mocked from recorded results",
-                            "tau2": "tau2-bench in-process: airline, retail, telecom, mock; tau2's exact reward",
-                            "traces": "your own OpenAI-format / APIGen-MT traces"}[_name])
-_USERS = "agentgym.domains.sgd.users"
-for _name, _target, _help in [
-        ("sgd/goal", f"{_USERS}.goal_user:GoalDrivenUser", "offline goal-driven user (NLU → agenda → NLG)"),
-        ("sgd/replay", f"{_USERS}.replay:TraceReplayUser", "the recorded user turns in order"),
-        ("sgd/llm", f"{_USERS}.llm_user:LLMUser", "an LLM plays the user from the goal"),
-        ("sgd/hybrid", f"{_USERS}.llm_user:HybridUser", "offline policy picks acts, an LLM words them"),
-        ("sgd/dspy", f"{_USERS}.dspy_user:DSPyUser", "offline policy picks acts, a DSPy program words them (`agentgym optimize-user`)"),
-        ("tau2/offline", "agentgym.domains.tau2.user:OfflineTau2User", "offline user from the task's instructions (known_info only)"),
-        ("tau2/llm", "agentgym.domains.tau2.user:LLMTau2User", "an LLM user with tau2's guidelines (###STOP###, ###TRANSFER###)")]:
-    registry.register("user", _name, _target, help=_help)  # '<domain>/<name>': the env of that domain plays it as '<name>'
-
+# the built-in domains (and their users) are registered from their `Domain` objects by agentgym.registration
 registry.register("agent", "scripted", "agentgym.domains.sgd.agents:ScriptedAgent", help="SGD: follows the schema, reads user acts")
 registry.register("agent", "naive", "agentgym.domains.sgd.agents:NaiveAgent", help="SGD: calls at once, never asks")
 registry.register("agent", "noisy", "agentgym.agents.noisy:NoisyAgent",

@@ -18,5 +18,4 @@ DOMAIN = Domain(
     default_user="offline",
     agents=("tau2-oracle", "tau2-noop"),
     splits=("base", "train", "test", "small", "full"),  # which exist depends on the domain (mock: base only)
-    default_split="base",
 )

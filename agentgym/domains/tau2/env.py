@@ -33,7 +33,7 @@ import copy
 from typing import Any
 
 from agentgym.actions import Action
-from agentgym.domains.tau2.data import check_domain, check_split, get_task, tasks
+from agentgym.domains.tau2.data import check_domain, check_split, get_task, task_index
 from agentgym.domains.tau2.reward import breakdown_of, tau2_reward
 from agentgym.domains.tau2.world import Tau2World
 from agentgym.episode import DialogueEnv, check_task_ids, dumps, fresh_meta
@@ -67,7 +67,7 @@ class Tau2Env(DialogueEnv):
         self.domain, self.solo_mode = domain, bool(solo_mode)
         self.world = Tau2World(domain, self.solo_mode)
         self.split = split
-        self.all_tasks = {t.id: t for t in tasks(domain, split)}
+        self.all_tasks = task_index(domain, split)  # read-only: the cached index of the split
         ids = [task_id] if task_id is not None else (list(task_ids) if task_ids else list(self.all_tasks))
         for tid in ids:
             get_task(domain, str(tid), split)  # unknown id: a message listing what exists
@@ -105,7 +105,7 @@ class Tau2Env(DialogueEnv):
         from agentgym.domains.tau2.domain import DOMAIN
 
         if spec is None or isinstance(spec, str):
-            return DOMAIN.user_class(spec or "offline").from_env(self)
+            return DOMAIN.user_class(spec or DOMAIN.default_user).from_env(self)
         if not (hasattr(spec, "reset") and hasattr(spec, "respond")):
             raise TypeError(f"user must be 'offline', 'llm' or an object with reset() and respond(), got {type(spec).__name__}.")
         return spec

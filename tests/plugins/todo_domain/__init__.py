@@ -15,6 +15,5 @@ DOMAIN = register_domain(Domain(
     default_user="plain",
     agents=("todo-solver",),
     splits=("train", "test"),
-    default_split="train",
 ), replace=True)
 registry.register("agent", "todo-solver", "todo_domain.env:Solver", help="adds the item the user asks for", replace=True)
