@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -159,12 +160,15 @@ def register_domain_envs(domain: Domain) -> None:
 
 
 _plugins_loaded: set[str] = set()
+_plugins_failed: dict[str, str] = {}  # module -> why it could not be imported (named again when an id is not found)
 _entry_point_modules: list[str] | None = None  # read once per process: scanning installed distributions costs ~0.1 s
 
 
 def load_plugins() -> list[str]:
     """Import the modules that register outside domains: the `agentgym.domains` entry points of installed
-    distributions and the modules in $AGENTGYM_PLUGINS. Each is imported once; returns their names."""
+    distributions and the modules in $AGENTGYM_PLUGINS. Each is imported once; returns their names. A module
+    that cannot be imported is a warning, not an error: `import agentgym` keeps working, and `domain_of`
+    names the module when one of its ids is asked for."""
     global _entry_point_modules
     if _entry_point_modules is None:
         from importlib.metadata import entry_points
@@ -173,13 +177,16 @@ def load_plugins() -> list[str]:
     names = list(_entry_point_modules)
     names += [n.strip() for n in os.environ.get(PLUGINS_VAR, "").split(",") if n.strip()]
     for module in names:
-        if module in _plugins_loaded:
+        if module in _plugins_loaded or module in _plugins_failed:
             continue
         try:
             importlib.import_module(module)
-        except ImportError as e:
-            raise ImportError(f"The agentgym plugin module {module!r} (from ${PLUGINS_VAR} or the {ENTRY_POINT_GROUP!r} "
-                              f"entry points) cannot be imported: {e}. Install it or fix the name.") from e
+        except Exception as e:  # a broken plugin must not take `import agentgym` (or a kernel's session) down
+            _plugins_failed[module] = f"{type(e).__name__}: {e}"
+            warnings.warn(f"The agentgym plugin module {module!r} (from ${PLUGINS_VAR} or the {ENTRY_POINT_GROUP!r} entry "
+                          f"points) could not be imported ({_plugins_failed[module]}); its domains are not available. "
+                          "Install it, fix the name, or remove it from the variable.", stacklevel=2)
+            continue
         _plugins_loaded.add(module)
     return names
 
@@ -199,7 +206,8 @@ def domain_of(env_id: str) -> Domain:
         if env_id in d.env_ids:
             return d
     ids = sorted(i for d in domains().values() for i in d.env_ids)
-    raise ValueError(f"Unknown env {env_id!r}; agentgym's ids: {', '.join(ids)}.")
+    failed = "".join(f" Plugin module {m!r} failed to import ({why})." for m, why in _plugins_failed.items())
+    raise ValueError(f"Unknown env {env_id!r}; agentgym's ids: {', '.join(ids)}.{failed}")
 
 
 def env_ids() -> dict[str, tuple[str, dict[str, Any]]]:

@@ -133,3 +133,16 @@ def test_a_plugin_domain_plays_in_the_cli(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "agentgym.cli", "run", "--env", "agentgym/Todo-v0", "--data-dir", "x"],
                          capture_output=True, text=True, env=env, timeout=300)
     assert bad.returncode == 2 and "agentgym: error:" in bad.stderr and "the to-do tasks are built in" in bad.stderr, bad.stderr
+
+
+def test_a_plugin_that_cannot_be_imported_is_a_warning_and_is_named_when_its_env_is_asked_for(monkeypatch):
+    from agentgym.domain import load_plugins
+
+    monkeypatch.setenv("AGENTGYM_PLUGINS", "agentgym_no_such_plugin")
+    with pytest.warns(UserWarning, match="'agentgym_no_such_plugin' .* could not be imported .*ModuleNotFoundError"):
+        load_plugins()
+    with pytest.raises(ValueError, match="Unknown env 'agentgym/Nope-v0'.*Plugin module 'agentgym_no_such_plugin' failed to import"):
+        domain_of("agentgym/Nope-v0")
+    env = subprocess.run([sys.executable, "-c", "import agentgym, gymnasium as gym; gym.make('agentgym/SGD-v0').reset(seed=0)"],
+                         capture_output=True, text=True, timeout=300, env={**os.environ, "AGENTGYM_PLUGINS": "agentgym_no_such_plugin"})
+    assert env.returncode == 0 and "could not be imported" in env.stderr, env.stderr[-2000:]
