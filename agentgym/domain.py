@@ -33,6 +33,7 @@ SETTINGS: dict[str, str] = {
     "user_kwargs": "keyword arguments for the simulated user (a model, a program, ...)",
     "tasks": "a task file (JSONL) instead of the domain's own tasks",
     "persona": "user persona knobs",
+    "rubric": "weights of the env's rubric criteria {name: weight} (the domain's `rubric` names them)",
 }
 PLUGINS_VAR = "AGENTGYM_PLUGINS"
 ENTRY_POINT_GROUP = "agentgym.domains"
@@ -53,13 +54,14 @@ class Domain:
     entry_point: str  # the env class, "module:Class"
     env_ids: Mapping[str, Mapping[str, Any]]  # gymnasium id -> that id's default kwargs
     help: str = ""
-    settings: Mapping[str, str] = field(default_factory=dict)  # generic setting -> env kwarg name
+    settings: Mapping[str, str] = field(default_factory=dict)  # generic setting -> env kwarg name ("kwarg.key": a dict entry)
     refusals: Mapping[str, str] = field(default_factory=dict)  # generic setting -> why it does not apply, and the fix
     users: Mapping[str, str] = field(default_factory=dict)  # user name -> "module:Class" (each has from_env)
     default_user: str | None = None
     agents: tuple[str, ...] = ()  # registry agent names written for this domain (generic agents play every domain)
     splits: tuple[str, ...] = ()
-    demonstrations: str | None = None  # "module:function": function(**kwargs) -> list of SFT examples
+    demonstrations: str | None = None  # "module:function": function(data_dir=, split=, max_dialogues=) -> SFT examples
+    rubric: Any = None  # the env's reward: an agentgym.rubric.Rubric or "module:RUBRIC"
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name or " " in self.name:
@@ -103,7 +105,13 @@ class Domain:
                 raise ValueError(f"Unknown split {value!r} for {env_id or self.name}; splits: {', '.join(self.splits)}.")
             if key == "user" and isinstance(value, str):
                 self.user_class(value)  # an unknown name fails here, before any env is built
-            out[self.settings[key]] = value
+            if key == "rubric":
+                self.get_rubric().check_names(value, f"{self.name} rubric criterion(s)")
+            target, _, inner = self.settings[key].partition(".")
+            if inner:
+                out.setdefault(target, {})[inner] = value
+            else:
+                out[target] = value
         return out
 
     def make_env(self, env_id: str | None = None, /, **settings: Any) -> Any:
@@ -131,10 +139,16 @@ class Domain:
         raise ValueError(f"Unknown {self.name} user {name!r}; {self.name} users: {', '.join(self.user_names()) or 'none'} "
                          f"(add one with registry.register('user', '{self.name}/<name>', 'module:Class')).")
 
+    def get_rubric(self) -> Any:
+        """The domain's reward rubric (`agentgym.rubric.Rubric`): its criteria's names, weights and help."""
+        if self.rubric is None:
+            raise ValueError(f"Domain {self.name} declares no rubric; give Domain(rubric=Rubric(...)) or 'module:RUBRIC'.")
+        return _resolve(self.rubric)
+
     def demonstration_examples(self, **kwargs: Any) -> list[dict[str, Any]]:
         """SFT examples from the domain's recorded dialogues, in the agent's conversation format."""
         if self.demonstrations is None:
-            raise ValueError(f"Domain {self.name} has no demonstrations; train on store episodes instead (sft_source='store').")
+            raise ValueError(f"Domain {self.name} has no demonstrations; train SFT on the store's good episodes instead (from_store=true).")
         return list(_resolve(self.demonstrations)(**kwargs))
 
 
@@ -143,6 +157,9 @@ def register_domain(domain: Domain, *, replace: bool = False) -> Domain:
     """Make a domain known to `registry` (kind 'domain') and to gymnasium (its `env_ids`). Its users stay in
     its own `users` table; users added later are registry entries '<domain>/<name>'."""
     registry.register("domain", domain.name, domain, help=domain.help, replace=replace)
+    if domain.rubric is not None:  # its reward: registry.get("reward", name) is the Rubric, .table() its criteria
+        registry.register("reward", domain.name, domain.rubric, help=f"{domain.name}'s rubric: named, weighted criteria",
+                          replace=replace)
     register_domain_envs(domain)
     return domain
 

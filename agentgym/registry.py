@@ -1,4 +1,4 @@
-"""One registry for every pluggable part: domains, users, agents, judges and reward components
+"""One registry for every pluggable part: domains, users, agents, judges and reward rubrics
 (tau2-bench's `registry.py` is the model). Entries are import paths resolved on first use, so
 registering costs nothing and a heavy optional part (tau2, an LLM) loads only when asked for.
 
@@ -73,12 +73,4 @@ registry.register("agent", "tau2-noop", "agentgym.domains.tau2.agents:NoopAgent"
 
 registry.register("judge", "llm", "agentgym.llm.judge:LLMJudge", help="rubric judge on any litellm model (local by default)")
 
-for _name, _help in [("success", "every goal intent done right, nothing else written"), ("valid_tool_calls", "share of calls that ran"),
-                     ("slot_precision", "argument values the user stated or a tool returned"),
-                     ("slot_recall", "goal values that reached the right calls"), ("requests_told", "requested values told"),
-                     ("efficiency", "fewer turns"), ("intents_done", "share of goal intents done")]:
-    registry.register("reward", _name, "agentgym.domains.sgd.reward:RuleReward", help=f"SGD rule: {_help}")
-registry.register("reward", "judge", "agentgym.llm.judge:LLMJudge", help="the LLM judge's mean score (weight it in `reward`)")
-for _name, _help in [("db", "tau2: agent and user DB equal to the gold actions' DB"), ("env_assertion", "tau2: env assertions hold"),
-                     ("action", "tau2: every gold action was called (compare_args)"), ("communicate", "tau2: communicate_info said")]:
-    registry.register("reward", _name, "agentgym.domains.tau2.reward:Tau2Reward", help=_help)
+# each domain's reward rubric is registered with its Domain (kind 'reward', the domain's name)

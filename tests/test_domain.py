@@ -123,6 +123,37 @@ def test_a_plugin_domain_plays_in_the_store_and_in_compare(todo, tmp_path):
     assert result.diff == 1.0
 
 
+def test_a_plugin_domain_steps_by_hand_in_the_workbench_with_its_rubric(todo, tmp_path):
+    from agentgym.workbench import StepSession
+
+    s = StepSession(store=str(tmp_path / "s"), env_id="agentgym/Todo-v0", rater="ann")
+    view = s.start(task_id="t2", seed=0)
+    assert "call the bank" in view["chat"][0]["text"] and {f["name"] for f in view["tools"]} == {"add_item", "list_items"}
+    s.call_tool("add_item", {"text": "call the bank"})
+    s.rate(1, step_idx=1)
+    view = s.send("[finish] Added.")
+    assert view["done"] and view["reward"]["success"] == 1.0 and view["reward"]["items"] == 1.0
+    assert todo.get_rubric().metrics == ("items",)
+
+
+@pytest.mark.slow
+def test_a_plugin_domain_trains_one_sft_step_on_its_own_stored_episodes(todo, tmp_path):
+    from todo_domain.env import Solver
+
+    from agentgym.runner import run_episodes
+    from agentgym.store import ExperienceStore, RecordEpisodes
+    from agentgym.train import TrainConfig, train
+
+    store = str(tmp_path / "s")
+    with ExperienceStore(store, create=True) as st:
+        run_episodes(RecordEpisodes(gym.make("agentgym/Todo-v0"), st), Solver(), episodes=2, seed=0, progress=False)
+    with pytest.raises(ValueError, match="no recorded demonstrations to train SFT on; set from_store=true"):
+        train(TrainConfig(method="sft", env_id="agentgym/Todo-v0", store=store, output_dir=str(tmp_path / "o")), progress=False)
+    out = train(TrainConfig(method="sft", env_id="agentgym/Todo-v0", from_store=True, store=store, max_steps=1, batch_size=1,
+                            max_length=512, save_steps=10, output_dir=str(tmp_path / "o")), progress=False)
+    assert out["finite"] and out["weights_changed"]
+
+
 def test_a_plugin_domain_plays_in_the_cli(tmp_path):
     env = {**os.environ, "AGENTGYM_PLUGINS": "todo_domain", "PYTHONPATH": f"{PLUGINS}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     out = subprocess.run([sys.executable, "-m", "agentgym.cli", "run", "--env", "agentgym/Todo-v0", "--agent", "todo-solver", "noop",

@@ -23,7 +23,7 @@ def test_defaults_are_valid():
     ({"method": "grpo", "rewards": {"rule": 1.0, "judge": 0.5}}, "no judge model is set"),
     ({"judge_args": {"api_base": "http://x"}}, "judge is None"),
     ({"judge": "local", "judge_args": {"api_bsae": "http://x"}}, "Unknown judge_args"),
-    ({"rubric": {"succes": 1.0}}, "Unknown rubric component"),
+    ({"rubric": {"succes": 1.0}}, "Unknown rubric criterion"),
     ({"persona": {"patince": 2}}, "Unknown persona knob"),
     ({"report_to": "wandb"}, "report_to must be"),
     ({"judge_mode": "turn"}, "judge_mode must be"),
@@ -110,3 +110,22 @@ def test_the_sft_review_previews_filters_and_drops_before_any_compute():
         review.preview(6)
     with pytest.raises(ValueError, match="method is 'grpo'"):
         SFTReview(TrainConfig(method="grpo"))
+
+
+def test_reward_names_are_the_env_s_own_rubric_so_tau2_training_logs_tau2_checks():
+    from agentgym.train.grpo import _logs
+
+    tau2 = TrainConfig(method="grpo", env_id="agentgym/tau2-mock-v0", split="base", rewards={"rule": 1.0, "action": 0.5})
+    assert _logs(tau2) == ("success", "db", "env_assertion", "action", "communicate", "rule_total", "judge")
+    assert "slot_recall" in _logs(TrainConfig(method="grpo")) and "db" not in _logs(TrainConfig(method="grpo"))
+    with pytest.raises(ValueError, match=r"Unknown reward name\(s\) for agentgym/tau2-mock-v0 \['slot_recall'\].*db, env_assertion"):
+        TrainConfig(env_id="agentgym/tau2-mock-v0", split="base", rewards={"slot_recall": 1.0})
+    with pytest.raises(ValueError, match="does not take rubric: tau2's reward is the product"):
+        TrainConfig(env_id="agentgym/tau2-mock-v0", split="base", rubric={"db": 2.0}).env_spec()
+
+
+def test_rubric_weights_reach_the_sgd_env_over_its_defaults():
+    from agentgym.domains.sgd.reward import RUBRIC
+
+    env = TrainConfig(rubric={"slot_recall": 0.7}).make_env()
+    assert env.reward_fn.rubric.weights == {**RUBRIC.weights, "slot_recall": 0.7}

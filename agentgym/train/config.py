@@ -6,8 +6,6 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from agentgym.domains.sgd.reward import COMPONENTS
-
 
 def _f(default: Any, help: str, **kw: Any) -> Any:
     """A config field with its help text (TRL's style: `TrainConfig.help()` prints them all)."""
@@ -50,7 +48,7 @@ class TrainConfig:
     judge_mode: str = _f("episode", "Judge once per episode ('episode') or every agent message ('step').")
     judge_args: dict = _f({}, "Arguments of the judge's LLM client: api_base, temperature, max_tokens, timeout, max_retries...")
     judge_rubric: dict = _f({}, "The judge's criteria {name: what it checks} (empty: agentgym.llm.judge.DEFAULT_RUBRIC).")
-    rubric: dict = _f({}, "Weights of the env's rule components (agentgym.domains.sgd.reward.COMPONENTS); empty: the defaults.")
+    rubric: dict = _f({}, "Weights of the env's rubric criteria, over its defaults (domain_of(env_id).get_rubric().table()); SGD only.")
     # optimisation
     max_steps: int = _f(20, "Optimizer steps.")
     learning_rate: float = _f(5e-5, "Learning rate.")
@@ -68,7 +66,7 @@ class TrainConfig:
     max_turns: int = _f(6, "Agent turns per episode.")
     max_new_tokens: int = _f(48, "Tokens per agent turn in a rollout.")
     temperature: float = _f(1.0, "Sampling temperature of rollouts.")
-    rewards: dict = _f({"rule": 1.0}, "Reward mix: 'rule' (the rubric total), 'judge' (its mean score), or any rule component by name.")
+    rewards: dict = _f({"rule": 1.0}, "Reward mix: 'rule' (the rubric total), 'judge' (its mean score), or any criterion of the env's rubric.")
     eval_tasks: int = _f(0, "Held-out tasks scored before training, every `eval_every` steps and at the end (0: none).")
     eval_every: int = _f(0, "Evaluate every N steps (0: before and after only).")
     eval_samples: int = _f(2, "Episodes per held-out task (seeded: the same episodes at every evaluation).")
@@ -104,10 +102,6 @@ class TrainConfig:
         if self.method not in ("sft", "grpo"):
             raise ValueError(f"method must be 'sft' or 'grpo', got {self.method!r}.")
         resolve_policy_name(self.model)
-        known = {"rule", "judge", *COMPONENTS}
-        bad = set(self.rewards) - known
-        if bad:
-            raise ValueError(f"Unknown reward name(s) {sorted(bad)}; use any of: {', '.join(sorted(known))}.")
         if self.method == "grpo" and self.group_size < 2:
             raise ValueError(f"group_size must be at least 2 for GRPO (advantages compare completions in a group), got {self.group_size}.")
         if self.use_unsloth:
@@ -185,9 +179,11 @@ class TrainConfig:
         if bad_args:
             raise ValueError(f"Unknown judge_args {sorted(bad_args)}; use api_base, api_key, temperature, max_tokens, seed, "
                              "timeout, max_retries, backoff or cache.")
-        bad = set(self.rubric) - set(COMPONENTS)
-        if bad:
-            raise ValueError(f"Unknown rubric component(s) {sorted(bad)}; use any of: {', '.join(COMPONENTS)}.")
+        from agentgym.domain import domain_of
+
+        rubric = domain_of(self.env_id).get_rubric()
+        rubric.check_names(self.rewards, f"reward name(s) for {self.env_id}", extra=("rule", "judge"))
+        rubric.check_names(self.rubric, f"rubric criterion(s) of {self.env_id}")
         if self.persona:
             from agentgym.domains.sgd.users import Persona
 
@@ -208,15 +204,12 @@ class TrainConfig:
         domain = domain_of(self.env_id)
         generic = domain.env_kwargs(
             self.env_id, data_dir=self.data_dir, split=self.split if domain.takes("split") else None, user=self.user, persona=persona,
-            user_kwargs={"llm": self.user_llm} if self.user_llm else None)
+            user_kwargs={"llm": self.user_llm} if self.user_llm else None,
+            rubric={**domain.get_rubric().weights, **self.rubric} if self.rubric else None)
         kwargs: dict[str, Any] = generic | dict(self.env_kwargs)  # env_kwargs, the env's own names, win
         if self.judge is not None:
             kwargs.setdefault("judge", self.make_judge())
             kwargs.setdefault("judge_mode", self.judge_mode)
-        if self.rubric:
-            from agentgym.domains.sgd.reward import DEFAULT_WEIGHTS
-
-            kwargs.setdefault("reward", {"weights": {**DEFAULT_WEIGHTS, **self.rubric}})
         kwargs.update(domain.env_kwargs(self.env_id, max_turns=self.max_turns))
         return self.env_id, kwargs
 

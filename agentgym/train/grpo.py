@@ -12,17 +12,17 @@ from collections.abc import Callable
 from typing import Any
 
 from agentgym.train.config import TrainConfig
-from agentgym.train.rollout import COMPONENT_LOGS, Episode, Rollouts, episode_reward
+from agentgym.train.rollout import Episode, Rollouts, episode_reward, logged_components
 
 TASK_PREFIX = "task:"
 
 
-def rollout_columns(episodes: list[Episode], weights: dict[str, float]) -> dict[str, list[Any]]:
+def rollout_columns(episodes: list[Episode], weights: dict[str, float], logs: tuple[str, ...]) -> dict[str, list[Any]]:
     """What TRL takes from a rollout_func: tokens, masks, log-probs, and the reward fields its
     reward functions read. A sample the judge could not score has None everywhere (TRL leaves it
     out of its group's baseline and gives it no advantage)."""
     out: dict[str, list[Any]] = {k: [] for k in ("prompt_ids", "completion_ids", "logprobs", "env_mask", "env_reward",
-                                                  "judge_unscored", "agent_turns", "services", "task_id", *COMPONENT_LOGS)}
+                                                  "judge_unscored", "agent_turns", "services", "task_id", *logs)}
     for e in episodes:
         out["prompt_ids"].append(e.prompt_ids)
         out["completion_ids"].append(e.completion_ids)
@@ -34,10 +34,17 @@ def rollout_columns(episodes: list[Episode], weights: dict[str, float]) -> dict[
         reward = episode_reward(e.breakdown, weights)
         out["env_reward"].append(reward)
         out["judge_unscored"].append(float("judge" in e.breakdown and e.breakdown.get("judge") is None))
-        for k in COMPONENT_LOGS:
+        for k in logs:
             value = e.breakdown.get("total" if k == "rule_total" else k)
             out[k].append(None if reward is None or value is None else float(value))
     return out
+
+
+def _logs(cfg: TrainConfig) -> tuple[str, ...]:
+    """The reward fields logged for the configured env: its own rubric's criteria."""
+    from agentgym.domain import domain_of
+
+    return logged_components(domain_of(cfg.env_id).get_rubric())
 
 
 def make_rollout(cfg: TrainConfig, rollouts: Rollouts, stats: dict[str, Any]) -> Callable[..., dict[str, list[Any]]]:
@@ -55,7 +62,7 @@ def make_rollout(cfg: TrainConfig, rollouts: Rollouts, stats: dict[str, Any]) ->
         model.eval()
         episodes = rollouts.play(model, starts, step=trainer.state.global_step + 1, phase="train")
         model.train(was_training)
-        out = rollout_columns(episodes, cfg.rewards)
+        out = rollout_columns(episodes, cfg.rewards, _logs(cfg))
         stats["judge_unscored"] += int(sum(out.pop("judge_unscored")))
         return out
 
@@ -96,7 +103,7 @@ def split_tasks(cfg: TrainConfig, task_ids: list[str]) -> tuple[list[str], list[
 def score_episodes(episodes: list[Episode], cfg: TrainConfig, extra: list[Callable[..., list[Any]]] = ()) -> list[float | None]:
     """Each episode's training reward, as GRPO computes it: the configured mix plus every extra reward
     function (weight 1); None where the judge could not score it."""
-    cols = rollout_columns(episodes, cfg.rewards)
+    cols = rollout_columns(episodes, cfg.rewards, _logs(cfg))
     cols.pop("judge_unscored")
     rewards = list(cols["env_reward"])
     for f in extra:
@@ -215,7 +222,7 @@ def run_grpo(cfg: TrainConfig, *, progress: bool = True, on_log: Callable[[dict[
     callbacks = [*run.callbacks, rollout_guard(stats, run.unsloth)]
     if eval_ids:
         callbacks.append(eval_callback(cfg, rollouts, eval_ids, evals, on_log, extra))
-    logged = [k for k in COMPONENT_LOGS if k != "judge" or cfg.judge is not None]
+    logged = [k for k in _logs(cfg) if k != "judge" or cfg.judge is not None]
     dataset = Dataset.from_list([{"prompt": [{"role": "user", "content": f"{TASK_PREFIX}{t}"}]} for t in train_ids])
     args = GRPOConfig(
         num_generations=cfg.group_size, per_device_train_batch_size=cfg.group_size * cfg.tasks_per_step, beta=0.0,

@@ -13,8 +13,12 @@ from typing import Any
 from agentgym.prompt import initial_messages, observation_messages
 from agentgym.train.chat import ChatFormat
 
-COMPONENT_LOGS = ("success", "valid_tool_calls", "slot_precision", "slot_recall", "requests_told", "efficiency",
-                  "rule_total", "judge")
+
+def logged_components(rubric: Any) -> tuple[str, ...]:
+    """What training logs of an env's reward: success, each criterion of its rubric, the rubric's total
+    ('rule_total') and the judge (tau2 logs db/env_assertion/action/communicate, SGD its rule criteria)."""
+    names = [n for n in rubric.names if n not in ("success", "judge")]
+    return ("success", *names, "rule_total", "judge")
 
 
 def episode_reward(breakdown: dict[str, Any], weights: dict[str, float]) -> float | None:

@@ -24,7 +24,8 @@ def run_sft(cfg: TrainConfig, *, progress: bool = True, on_log: Callable[[dict[s
     SFTConfig, SFTTrainer = import_trainers(cfg, "sft")
     from datasets import Dataset
 
-    data_info = {"sgd": f"{cfg.data_dir or 'embedded'}:{cfg.split}", "examples": len(examples), "from_store": cfg.from_store}
+    data_info = {"env": cfg.env_id, "data": f"{cfg.data_dir or 'packaged'}:{cfg.split}", "examples": len(examples),
+                 "from_store": cfg.from_store}
     run = start_run(cfg, store, data_info, on_log)
     rows = [run.fmt.assistant_mask(e["messages"]) for e in examples]  # the template's own text, masked to the agent's turns
     rows = [{k: v[: cfg.max_length] for k, v in r.items()} for r in rows]

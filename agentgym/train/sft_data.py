@@ -23,9 +23,9 @@ def store_examples(store: Any, *, success_only: bool = True, min_rating: float |
         info = {"tools": row.tools or [], "policy": row.policy or "", "services": list(row.services or [])}
         messages = [{"role": "system", "content": system_prompt(info)}]
         for s in steps.itertuples():
-            if s.action is not None:
+            if isinstance(s.action, str):  # the reset step has none (None or NaN, as pandas reads the column)
                 messages.append({"role": "assistant", "content": s.action})
-            if s.observation:
+            if isinstance(s.observation, str) and s.observation:
                 messages.append({"role": "user", "content": s.observation})
         if messages[-1]["role"] == "user":
             messages.pop()
@@ -34,11 +34,17 @@ def store_examples(store: Any, *, success_only: bool = True, min_rating: float |
 
 
 def configured_examples(cfg: Any, store: Any = None) -> list[dict[str, Any]]:
-    """The SFT set a TrainConfig describes: SGD dialogues of its split, plus the store's good episodes with from_store."""
-    from agentgym.domains.sgd import load_sgd
-    from agentgym.domains.sgd.demonstrations import sgd_examples
+    """The SFT set a TrainConfig describes: its env's domain's demonstrations of `split` (SGD's recorded
+    dialogues), plus the store's good episodes with from_store (a domain without demonstrations: those alone)."""
+    from agentgym.domain import domain_of
 
-    examples = sgd_examples(load_sgd(cfg.data_dir, cfg.split), cfg.max_dialogues)
+    domain = domain_of(cfg.env_id)
+    examples: list[dict[str, Any]] = []
+    if domain.demonstrations is not None:
+        examples = domain.demonstration_examples(data_dir=cfg.data_dir, split=cfg.split, max_dialogues=cfg.max_dialogues)
+    elif not cfg.from_store:
+        raise ValueError(f"{cfg.env_id} ({domain.name}) has no recorded demonstrations to train SFT on; set from_store=true "
+                         "to train on the store's good episodes of it (play some first: `agentgym run --env ... --store ...`).")
     if cfg.from_store and store is not None:
         examples += store_examples(store, min_judge=cfg.min_judge)
     return examples

@@ -11,6 +11,13 @@ from agentgym.episode import dumps
 from agentgym.prompt import assistant_call, system_prompt
 
 
+def sgd_demonstrations(data_dir: str | None = None, split: str = "train", max_dialogues: int | None = None) -> list[dict[str, Any]]:
+    """SGD's `Domain.demonstrations`: the dialogues of `split` in `data_dir` (None: the packaged sample) as SFT examples."""
+    from agentgym.domains.sgd.corpus import load_sgd
+
+    return sgd_examples(load_sgd(data_dir, split), max_dialogues)
+
+
 def sgd_examples(corpus: SGDCorpus, max_dialogues: int | None = None) -> list[dict[str, Any]]:
     """One example per SGD dialogue: system turns that called a service become assistant tool
     calls, their results tool observations (as the env's mocker would return them)."""

@@ -385,6 +385,5 @@ class SGDEnv(DialogueEnv):
             scored = [x for x in self._judge_scores if x is not None]
             b["judge"] = sum(scored) / len(scored) if scored else None  # type: ignore[assignment]
             b["judge_unscored"] = float(len(self._judge_scores) - len(scored))
-            if b["judge"] is not None:
-                b["total"] += self.reward_fn.config.weights.get("judge", 0.0) * b["judge"]
+            b["total"] = self.reward_fn.rubric.total(b)  # the judge is one of the rubric's criteria
         return b

@@ -5,8 +5,9 @@ run with the user's constraints), every requested slot's value said to the user,
 goal does not call for: the transactions that went through must be exactly the goal's (a wrong-
 valued, duplicate or unrequested booking fails the episode, as an extra DB write does in tau2).
 Arguments the user accepted from an offer are right when they match an entity this episode's
-searches returned. Partial components (valid calls, slot precision/recall, requests told,
-efficiency) shape learning; `exact_writes` and `intents_done` are logged.
+searches returned. The reward is `RUBRIC`, a weighted sum: partial criteria (valid calls, slot
+precision/recall, requests told, efficiency) shape learning; `exact_writes` and `intents_done` are
+logged (weight 0); the LLM judge is a criterion the env fills in when it has one.
 """
 from __future__ import annotations
 
@@ -18,18 +19,46 @@ from agentgym.domains.sgd.mocker import ToolResult
 from agentgym.domains.sgd.tasks import IntentGoal, Task
 from agentgym.domains.sgd.tools import DONTCARE
 from agentgym.domains.sgd.values import surface_forms
+from agentgym.rubric import Criterion, Rubric
 
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "success": 1.0,
-    "valid_tool_calls": 0.1,
-    "slot_precision": 0.1,
-    "slot_recall": 0.1,
-    "requests_told": 0.1,
-    "efficiency": 0.1,
-    "intents_done": 0.0,  # weight 0: a logged metric (give it a weight to reward partial progress)
-    "exact_writes": 0.0,  # weight 0: logged; success already requires it
-}
-COMPONENTS = tuple(DEFAULT_WEIGHTS)
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """What the rubric's criteria read: one pass over the episode so far (see `RuleReward.evaluate`)."""
+
+    intents_done: list[bool]
+    told: int
+    requests: int
+    calls: int
+    ok_calls: int
+    pred: set[tuple[str, str, str]]
+    gold: set[tuple[str, str, str]]
+    exact_writes: bool
+    has_goal: bool
+    turns: int
+    max_turns: int
+
+
+def _recall(s: Scored) -> float:
+    return len(s.pred & s.gold) / len(s.gold) if s.gold else float(bool(s.calls))
+
+
+RUBRIC = Rubric((
+    Criterion("success", 1.0, lambda s: float(all(s.intents_done) and s.told == s.requests and s.has_goal and s.exact_writes),
+              help="every goal intent done right, every requested value told, nothing else written"),
+    Criterion("valid_tool_calls", 0.1, lambda s: s.ok_calls / s.calls if s.calls else 0.0, help="share of calls that ran"),
+    Criterion("slot_precision", 0.1, lambda s: len(s.pred & s.gold) / len(s.pred) if s.pred else 0.0,
+              help="argument values the user stated or a tool returned"),
+    Criterion("slot_recall", 0.1, _recall, help="goal values that reached the right calls"),
+    Criterion("requests_told", 0.1, lambda s: s.told / s.requests if s.requests else 1.0, help="requested values told"),
+    Criterion("efficiency", 0.1, lambda s: max(0.0, 1.0 - s.turns / s.max_turns) if s.max_turns else 0.0, help="fewer turns"),
+    Criterion("intents_done", 0.0, lambda s: sum(s.intents_done) / len(s.intents_done) if s.intents_done else 0.0,
+              help="share of goal intents done (weight it to reward partial progress)"),
+    Criterion("exact_writes", 0.0, lambda s: float(s.exact_writes), help="no write the goal does not call for (success requires it)"),
+    Criterion("judge", 0.0, None, help="the LLM judge's mean score (judge=...; weight it in `weights`)"),
+))
+DEFAULT_WEIGHTS: dict[str, float] = {n: w for n, w in RUBRIC.weights.items() if n != "judge"}
+COMPONENTS = tuple(DEFAULT_WEIGHTS)  # the rule criteria (everything but the judge)
 
 
 @dataclass
@@ -42,12 +71,15 @@ class RewardConfig:
 
         if not isinstance(self.weights, dict):
             raise TypeError(f"reward weights must be a dict {{component: weight}}, got {type(self.weights).__name__}.")
-        unknown = set(self.weights) - set(COMPONENTS) - {"judge"}
-        if unknown:
-            raise ValueError(f"Unknown reward component(s) {sorted(map(str, unknown))}; known: {', '.join(COMPONENTS)}.")
+        RUBRIC.check_names(self.weights, "reward component(s)")
         for name, w in self.weights.items():
             finite_number(f"reward weight {name!r}", w, low=-1e6, high=1e6)
         finite_number("step_penalty", self.step_penalty, low=-1e6, high=1e6)
+
+    @property
+    def rubric(self) -> Rubric:
+        """SGD's rubric with these weights (a criterion not named here weighs 0)."""
+        return RUBRIC.reweighted(self.weights, rest=0.0)
 
 
 def told(kind: str, slot: str, value: str, text: str) -> bool:
@@ -82,6 +114,7 @@ class RuleReward:
     def __init__(self, corpus: SGDCorpus, config: RewardConfig | None = None) -> None:
         self.corpus = corpus
         self.config = config or RewardConfig()
+        self.rubric = self.config.rubric
         self._gold: dict[str, set[tuple[str, str, str]]] = {}
 
     def gold_slots(self, task: Task) -> set[tuple[str, str, str]]:
@@ -169,7 +202,7 @@ class RuleReward:
     def evaluate(self, task: Task, calls: list[ToolResult], agent_messages: list[str], turns: int, max_turns: int,
                  index: CallIndex | None = None, stated: dict[tuple[str, str], str] | None = None,
                  asked: list[tuple[str, str]] | None = None) -> dict[str, float]:
-        """The reward breakdown: each component in [0, 1], plus `total` (weighted) and `success`.
+        """The reward breakdown: each rule criterion of `RUBRIC` in [0, 1], plus `total` (weighted).
 
         `stated` (the user's latest value per (service, slot) this episode) and `asked` (the slots it
         requested) hold the agent to what the user said rather than to the whole hidden goal; without
@@ -184,7 +217,6 @@ class RuleReward:
             1 for service, slot in requests
             if any(told(self.corpus.kind(service, slot), slot, v, text) for v in result_values.get((service, slot), ()))
         )
-        n_calls = len(calls)
         gold = self.gold_slots(task)
         gold_slots = {(s, sl) for s, sl, _ in gold}
         pred = {
@@ -193,16 +225,8 @@ class RuleReward:
             for s, v in c.canonical_args.items()
             if (c.service, s) in gold_slots and isinstance(c.arguments, dict) and s in c.arguments
         }
-        exact_writes = self.extra_writes(task, calls, offered) == 0
-        components = {
-            "success": float(all(intents_done) and told_n == len(requests) and bool(task.goal) and exact_writes),
-            "valid_tool_calls": sum(c.ok for c in calls) / n_calls if n_calls else 0.0,
-            "slot_precision": len(pred & gold) / len(pred) if pred else 0.0,
-            "slot_recall": len(pred & gold) / len(gold) if gold else float(bool(calls)),
-            "requests_told": told_n / len(requests) if requests else 1.0,
-            "efficiency": max(0.0, 1.0 - turns / max_turns) if max_turns else 0.0,
-        }
-        components["intents_done"] = sum(intents_done) / len(intents_done) if intents_done else 0.0
-        components["exact_writes"] = float(exact_writes)
-        components["total"] = sum(self.config.weights.get(k, 0.0) * components[k] for k in COMPONENTS)
-        return components
+        scored = Scored(intents_done=intents_done, told=told_n, requests=len(requests), calls=len(calls),
+                        ok_calls=sum(c.ok for c in calls), pred=pred, gold=gold,
+                        exact_writes=self.extra_writes(task, calls, offered) == 0, has_goal=bool(task.goal),
+                        turns=turns, max_turns=max_turns)
+        return self.rubric.score(scored)  # type: ignore[return-value]  # every rule criterion scores a number

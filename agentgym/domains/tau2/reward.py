@@ -6,7 +6,7 @@
   record by record, see `state.py`; gold states cached per task), ENV_ASSERTION: the task's env
   assertions hold, ACTION: every gold action was called (tau2's `compare_with_tool_call`, with
   `compare_args`), COMMUNICATE: every `communicate_info` string said by the agent (tau2's check);
-- the reward is the product over the task's `reward_basis`.
+- the reward is the product over the task's `reward_basis` (`RUBRIC`, combine="product").
 
 ACTION and COMMUNICATE are tau2's own evaluator functions; `info["reward_info"]` is tau2's
 `RewardInfo` as JSON. The parity test checks the whole against tau2's evaluator.
@@ -16,7 +16,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-COMPONENTS = ("db", "env_assertion", "action", "communicate")
+from agentgym.rubric import Criterion, Rubric
+
+
+def _part(name: str) -> Any:
+    return lambda info: (None if (v := {str(k).lower(): v for k, v in (info.get("reward_breakdown") or {}).items()}.get(name)) is None
+                         else float(v))
+
+
+# tau2's reward basis as a rubric: the product of the checks in the task's basis (the others are None)
+RUBRIC = Rubric((
+    Criterion("db", 1.0, _part("db"), help="agent and user DB equal to the gold actions' DB"),
+    Criterion("env_assertion", 1.0, _part("env_assertion"), help="the task's env assertions hold"),
+    Criterion("action", 1.0, _part("action"), help="every gold action was called (tau2's compare_args)"),
+    Criterion("communicate", 1.0, _part("communicate"), help="every communicate_info string said"),
+), combine="product")
+COMPONENTS = RUBRIC.names
 
 
 def tau2_reward(world: Any, task: Any, trajectory: list[Any], termination: str | None) -> tuple[float, dict[str, Any]]:
@@ -80,19 +95,14 @@ def tau2_reward(world: Any, task: Any, trajectory: list[Any], termination: str |
 
 
 def breakdown_of(reward: float, info: dict[str, Any]) -> dict[str, float | None]:
-    """agentgym's reward_breakdown: each tau2 component (None when not in the task's basis) and total."""
-    parts = {str(k).lower(): float(v) for k, v in (info.get("reward_breakdown") or {}).items()}
-    out: dict[str, float | None] = {c: parts.get(c) for c in COMPONENTS}
+    """agentgym's reward_breakdown: each criterion of `RUBRIC` (None when not in the task's basis), success and
+    total. The total is tau2's reward itself: `RUBRIC.total` of the parts, and 0 when the episode did not end by
+    an agent or user stop (tau2's rule)."""
+    out = RUBRIC.score(info)
+    del out["total"]
     out["success"] = 1.0 if reward >= 1.0 else 0.0
     out["total"] = float(reward)
     return out
-
-
-class Tau2Reward:
-    """The registry's handle for tau2's reward components (db, env_assertion, action, communicate)."""
-
-    components = COMPONENTS
-    evaluate = staticmethod(tau2_reward)
 
 
 def _json(info: Any) -> dict[str, Any]:

@@ -32,7 +32,15 @@ from typing import Any
 from agentgym.actions import Action
 from agentgym.domains.traces.importer import TraceTask, load_trace_tasks
 from agentgym.episode import DialogueEnv, check_task_ids, dumps, fresh_meta
+from agentgym.rubric import Criterion, Rubric
 from agentgym.types import Message, tool_call
+
+# (calls matched, calls recorded, extra calls) -> criteria; total = calls_matched - 0.1 x extra_calls, floored at 0
+RUBRIC = Rubric((
+    Criterion("calls_matched", 1.0, lambda m: m[0] / max(1, m[1]), help="share of the recorded calls reproduced"),
+    Criterion("extra_calls", -0.1, lambda m: float(m[2]), help="calls the trace did not make"),
+    Criterion("success", 0.0, lambda m: float(m[0] == m[1]), help="every recorded call reproduced"),
+), low=0.0)
 
 
 def _key(name: str, args: Any) -> str:
@@ -141,9 +149,7 @@ class TraceEnv(DialogueEnv):
         made = Counter(k for _, k in getattr(self, "made", []))
         matched = sum(min(n, made[k]) for k, n in want.items())
         extra = sum(max(0, n - want[k]) for k, n in made.items())
-        share = matched / max(1, sum(want.values()))
-        return {"calls_matched": share, "extra_calls": float(extra), "success": float(matched == sum(want.values())),
-                "total": max(0.0, share - 0.1 * extra)}
+        return RUBRIC.score((matched, sum(want.values()), extra))
 
     def _base_info(self) -> dict[str, Any]:
         t = self.task

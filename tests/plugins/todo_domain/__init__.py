@@ -15,5 +15,6 @@ DOMAIN = register_domain(Domain(
     default_user="plain",
     agents=("todo-solver",),
     splits=("train", "test"),
+    rubric="todo_domain.env:RUBRIC",
 ), replace=True)
 registry.register("agent", "todo-solver", "todo_domain.env:Solver", help="adds the item the user asks for", replace=True)

@@ -6,6 +6,7 @@ from typing import Any
 
 from agentgym.actions import Action
 from agentgym.episode import DialogueEnv, fresh_meta
+from agentgym.rubric import Criterion, Rubric
 from agentgym.types import Message
 
 TASKS = {"train": {"t1": "milk", "t2": "call the bank"}, "test": {"t3": "water the plants"}}
@@ -14,6 +15,13 @@ TOOLS = [{"type": "function", "function": {"name": "add_item", "description": "A
                                                           "required": ["text"]}}},
          {"type": "function", "function": {"name": "list_items", "description": "The items on the list.",
                                            "parameters": {"type": "object", "properties": {}, "required": []}}}]
+
+
+# the reward: (items wanted, items on the list) -> criteria
+RUBRIC = Rubric((
+    Criterion("success", 1.0, lambda s: float(s[0] is not None and s[1].count(s[0]) == 1), help="the item is on the list, once"),
+    Criterion("items", 0.0, lambda s: float(len(s[1])), help="items on the list (a metric)"),
+))
 
 
 class PlainUser:
@@ -75,9 +83,7 @@ class TodoEnv(DialogueEnv):
         return msgs, {"tool_results": results}
 
     def _score(self) -> dict[str, Any]:
-        want = self.items_of.get(self.task_id or "", None)
-        ok = want is not None and self.items.count(want) == 1
-        return {"success": float(ok), "total": float(ok)}
+        return RUBRIC.score((self.items_of.get(self.task_id or ""), self.items))
 
     def _base_info(self) -> dict[str, Any]:
         meta = {t["function"]["name"]: {"service": "todo", "intent": t["function"]["name"], "writes": t["function"]["name"] == "add_item",
