@@ -19,7 +19,7 @@ class NoisyAgent:
         if not 0.0 <= float(epsilon) <= 1.0:
             raise ValueError(f"epsilon is a probability in [0, 1], got {epsilon!r}.")
         if isinstance(base, str):
-            from agentgym.agents import make_agent
+            from agentgym.agents.make import make_agent
 
             base = make_agent(base)
         self.base, self.epsilon = base, float(epsilon)

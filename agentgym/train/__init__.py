@@ -10,7 +10,8 @@ from typing import Any
 from agentgym.train.config import TrainConfig
 from agentgym.train.live import LiveCurve
 from agentgym.train.review import SFTReview
-from agentgym.train.versions import checkpoint_path, evaluate_version, load_version, register_base
+from agentgym.train.checkpoints import checkpoint_path
+from agentgym.train.versions import evaluate_version, load_version, register_base
 
 
 def train(cfg: TrainConfig, *, progress: bool = True, on_log: Callable[[dict[str, Any]], None] | None = None,

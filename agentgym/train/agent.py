@@ -26,9 +26,13 @@ class HFAgent:
     @classmethod
     def from_version(cls, store: Any, agent: str, version: str, **kwargs: Any) -> HFAgent:
         """The policy saved as `agent`/`version` in the experience store (going back is this call)."""
-        from agentgym.train.versions import load_version
+        from agentgym.train.checkpoints import checkpoint_path
+        from agentgym.train.policy import load_policy
 
-        return load_version(store, agent, version, **kwargs)
+        model, tok = load_policy(checkpoint_path(store, agent, version))
+        hf = cls(model, tok, **kwargs)
+        hf.name = f"{agent}:{version}"
+        return hf
 
     def reset(self, observation: str, info: dict[str, Any]) -> None:
         self.messages = initial_messages(observation, info)

@@ -32,15 +32,6 @@ def version_callback(store: Any, cfg: TrainConfig, parent_id: int | None, data_i
     return RegisterCheckpoints()
 
 
-def cuda_available() -> bool:
-    try:
-        import torch
-
-        return bool(torch.cuda.is_available())
-    except ImportError:
-        return False
-
-
 def snapshot(model: Any, n: int = 4) -> dict[str, Any]:
     """Copies of the first parameters, to tell afterwards whether training moved the weights."""
     return {name: p.detach().clone() for name, p in list(model.named_parameters())[:n]}
@@ -133,7 +124,7 @@ def start_run(cfg: TrainConfig, store: Any, data_info: dict[str, Any],
     model_name: str = cfg.model
     parent_id = store.version_id(cfg.agent_name, cfg.parent_version) if cfg.parent_version else None
     if cfg.from_version:
-        from agentgym.train.versions import checkpoint_path
+        from agentgym.train.checkpoints import checkpoint_path
 
         model_name = str(checkpoint_path(store, cfg.agent_name, cfg.from_version))
         parent_id = parent_id or store.version_id(cfg.agent_name, cfg.from_version)
@@ -197,6 +188,8 @@ def device_args() -> dict[str, Any]:
     """Trainer arguments that depend on the hardware. TRL turns bf16 on by default; on a CPU
     without bf16 units that makes a step ~12x slower (bench/bench_train_step.py: 132.5 vs 10.8
     s/step for 768 tokens of the 135M model), so bf16 only where a GPU supports it."""
+    from agentgym.train.policy import cuda_available
+
     cuda = cuda_available()
     bf16 = False
     if cuda:

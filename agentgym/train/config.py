@@ -105,7 +105,7 @@ class TrainConfig:
         if self.method == "grpo" and self.group_size < 2:
             raise ValueError(f"group_size must be at least 2 for GRPO (advantages compare completions in a group), got {self.group_size}.")
         if self.use_unsloth:
-            from agentgym.train.common import cuda_available
+            from agentgym.train.policy import cuda_available
 
             if not cuda_available():
                 raise ValueError("use_unsloth=true needs a CUDA GPU and none is visible; set use_unsloth to null (auto) or false.")

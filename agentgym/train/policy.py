@@ -74,11 +74,19 @@ def resolve_policy(model: str | os.PathLike[str] = DEFAULT_POLICY) -> Path:
     return target
 
 
+def cuda_available() -> bool:
+    """True where torch sees a CUDA GPU (False without torch)."""
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except ImportError:
+        return False
+
+
 def unsloth_available() -> bool:
     """True where Unsloth can run: a CUDA GPU and the `unsloth` package (extra `gpu`)."""
     import importlib.util
-
-    from agentgym.train.common import cuda_available
 
     return cuda_available() and importlib.util.find_spec("unsloth") is not None
 

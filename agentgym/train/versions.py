@@ -2,37 +2,16 @@
 it on held-out tasks (the episodes are recorded under that version)."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 from agentgym.store import ExperienceStore, as_store
 
 
-def checkpoint_path(store: ExperienceStore | str, agent: str, version: str) -> Path:
-    """The folder a registered version was saved to, checked to still hold a model."""
-    st = as_store(store)
-    vid = st.version_id(agent, version)
-    row = st.agent_versions().set_index("id").loc[vid]
-    config = row["config"] if isinstance(row["config"], dict) else json.loads(row["config"] or "{}")
-    path = config.get("path")
-    if not path:
-        raise ValueError(f"Version '{version}' of '{agent}' has no saved model path (registered by hand?).")
-    path = Path(path)
-    if not (path / "config.json").exists():
-        raise FileNotFoundError(f"Version '{version}' of '{agent}' points at {path}, which holds no saved model any more.")
-    return path
-
-
 def load_version(store: ExperienceStore | str, agent: str, version: str, **agent_kwargs: Any) -> Any:
     """An HFAgent playing the saved weights of `agent`/`version`: rolling back is this one call."""
     from agentgym.train.agent import HFAgent
-    from agentgym.train.policy import load_policy
 
-    model, tok = load_policy(checkpoint_path(store, agent, version))
-    hf = HFAgent(model, tok, **agent_kwargs)
-    hf.name = f"{agent}:{version}"
-    return hf
+    return HFAgent.from_version(store, agent, version, **agent_kwargs)
 
 
 def register_base(store: ExperienceStore | str, agent: str = "smollm2-policy", model: str = "smollm2-135m",
