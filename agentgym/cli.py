@@ -78,7 +78,7 @@ def _eval_user(args: argparse.Namespace) -> int:
                               realize=realize))
     if args.agent_episodes:
         for user in ("goal", "replay"):
-            env = gym.make("agentgym/SGD-v0", data_dir=args.data_dir, split=args.split, user=user, user_train_dir=train_dir)
+            env = gym.make("agentgym/SGD-v0", data_dir=args.data_dir, split=args.split, user=user, user_kwargs={"train_dir": train_dir})
             eps = run_episodes(env, ScriptedAgent(), episodes=min(args.agent_episodes, len(env.unwrapped.task_ids)),
                                seed=args.seed, progress=False)
             row = summarize(eps).iloc[0]

@@ -3,10 +3,13 @@ question about it — its gym ids and their defaults, its users and agents, its 
 settings become its env's keyword arguments, and its demonstrations. The CLI, `compare`,
 training and evaluation ask the domain; none of them branches on an entry point or a name prefix.
 
-    from agentgym.domain import domain_of
-    d = domain_of("agentgym/tau2-airline-v0")
-    d.env_kwargs(split="train", max_turns=30)     # {'split': 'train', 'max_steps': 30}
-    env = d.make_env("agentgym/tau2-airline-v0", split="test")
+>>> from agentgym.domain import domain_of
+>>> d = domain_of("agentgym/tau2-airline-v0")
+>>> d.env_kwargs(split="train", max_turns=30)
+{'split': 'train', 'max_steps': 30}
+>>> d.get_rubric().names
+('db', 'env_assertion', 'action', 'communicate')
+>>> env = d.make_env("agentgym/tau2-airline-v0", split="test")  # doctest: +SKIP
 
 A domain outside this package registers itself with `register_domain(DOMAIN)` in a module named by the
 `agentgym.domains` entry-point group of its distribution or by the `AGENTGYM_PLUGINS` environment variable

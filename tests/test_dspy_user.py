@@ -44,7 +44,7 @@ def test_a_foreign_or_broken_program_file_is_refused_with_the_file_named(tmp_pat
     with pytest.raises(ValueError, match="Cannot read user program .*broken.json"):
         load_program(broken)
     with pytest.raises(FileNotFoundError, match="No user program at .*missing.json"):
-        gym.make("agentgym/SGD-v0", user="dspy", user_program=tmp_path / "missing.json")
+        gym.make("agentgym/SGD-v0", user="dspy", user_kwargs={"program": tmp_path / "missing.json"})
     with pytest.raises(ValueError, match="needs a capable model"):
         check_optimizer("gepa", None)
 
@@ -59,7 +59,7 @@ def test_labeled_few_shot_beats_the_bare_signature_on_held_out_turns_and_saves_a
     assert res["after"]["fallback_rate"] <= res["before"]["fallback_rate"]
     program, meta = load_program(out)
     assert len(program.speak.demos) == 4 and meta["optimizer"] == "labeled"
-    env = gym.make("agentgym/SGD-v0", user="dspy", user_program=out)
+    env = gym.make("agentgym/SGD-v0", user="dspy", user_kwargs={"program": out})
     env.reset(seed=0)
 
 

@@ -172,11 +172,11 @@ def test_taugym_protocol_and_tau2_style_kwargs_on_sgd():
     assert obs.startswith("tool: ") and info["tool_calls"][0]["name"] == "Services_4_FindProvider"
     obs, _, term, trunc, info = env.step("[answer] Novato please")
     assert "error:" in obs and "[search]" in obs and trunc and info["termination"] == "max_steps"
-    restaurants = gym.make("agentgym/SGD-v0", domain="restaurants").unwrapped
+    restaurants = gym.make("agentgym/SGD-v0", service_domain="restaurants").unwrapped
     assert restaurants.task_ids and all(any(s.startswith("Restaurants") for s in restaurants.corpus.task(t).services)
                                         for t in restaurants.task_ids)
     with pytest.raises(ValueError, match="domains: .*Restaurants"):
-        gym.make("agentgym/SGD-v0", domain="Spaceflight")
+        gym.make("agentgym/SGD-v0", service_domain="Spaceflight")
 
 
 def test_users_come_from_the_registry_and_bad_ones_are_named():

@@ -102,9 +102,9 @@ def test_judge_as_reward_component_and_unscored_steps(tmp_path):
 
 def test_a_failing_llm_user_is_reported_and_the_episode_goes_on(tmp_path):
     with FakeLLMServer([500]) as srv:
-        env = SGDEnv(user="llm", user_llm="openai/gpt-4o-mini", max_turns=3,
-                     user_llm_args={"api_base": srv.api_base, "api_key": "x", "backoff": 0.01, "max_retries": 1,
-                                    "cache": tmp_path / "u.sqlite"})
+        env = SGDEnv(user="llm", max_turns=3,
+                     user_kwargs={"llm": "openai/gpt-4o-mini", "llm_args": {"api_base": srv.api_base, "api_key": "x", "backoff": 0.01, "max_retries": 1,
+                                    "cache": tmp_path / "u.sqlite"}})
         obs, info = env.reset(seed=0)
         assert info["user_error"] and info["unscored"] and "failed after 2 attempt(s)" in info["user_error"]
         obs, r, term, trunc, info = env.step("Hello, how can I help?")

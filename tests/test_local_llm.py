@@ -38,7 +38,7 @@ def test_local_model_as_a_loopback_openai_server(tmp_path):
 
 
 def test_llm_user_plays_an_episode(tmp_path):
-    env = SGDEnv(user="llm", max_turns=6, user_llm_args={"cache": tmp_path / "u.sqlite", "max_tokens": 40})
+    env = SGDEnv(user="llm", max_turns=6, user_kwargs={"llm_args": {"cache": tmp_path / "u.sqlite", "max_tokens": 40}})
     ep = play_episode(env, ScriptedAgent(), seed=0, task_id="11_00061")
     users = [s["observation"] for s in ep.steps if s["observation"].startswith("user: ")]
     assert users and all(len(u) > len("user: ") for u in users)
@@ -46,7 +46,7 @@ def test_llm_user_plays_an_episode(tmp_path):
 
 
 def test_hybrid_user_keeps_every_value(tmp_path):
-    env = SGDEnv(user="hybrid", max_turns=8, user_llm_args={"cache": tmp_path / "h.sqlite", "max_tokens": 40})
+    env = SGDEnv(user="hybrid", max_turns=8, user_kwargs={"llm_args": {"cache": tmp_path / "h.sqlite", "max_tokens": 40}})
     ep = play_episode(env, ScriptedAgent(), seed=0, task_id="11_00061")
     for step in ep.steps:
         text = step["observation"].split("user: ", 1)[-1]

@@ -76,7 +76,7 @@ def test_every_field_has_help_text():
 
 
 def test_the_config_builds_the_training_env_it_describes():
-    cfg = TrainConfig(method="grpo", env_kwargs={"domain": "Restaurants"}, persona={"withhold": True}, rubric={"success": 2.0},
+    cfg = TrainConfig(method="grpo", env_kwargs={"service_domain": "Restaurants"}, persona={"withhold": True}, rubric={"success": 2.0},
                       judge="openai/some-model", judge_args={"api_base": "http://127.0.0.1:9/v1"}, max_turns=5)
     env = cfg.make_env()
     assert all(any(s.startswith("Restaurants") for s in t.services) for t in env.tasks)

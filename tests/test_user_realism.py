@@ -115,8 +115,8 @@ def test_an_llm_user_that_loops_or_echoes_its_prompt_is_replaced_by_the_offline_
     from agentgym import SGDEnv
 
     with FakeLLMServer(["ok:Goal: SURROUNDER SURROUNDER SURROUNDER", "ok:Hi, I need some help please."]) as srv:
-        env = SGDEnv(user="llm", user_llm="openai/gpt-4o-mini", max_turns=3,
-                     user_llm_args={"api_base": srv.api_base, "api_key": "x", "cache": tmp_path / "u.sqlite"})
+        env = SGDEnv(user="llm", max_turns=3,
+                     user_kwargs={"llm": "openai/gpt-4o-mini", "llm_args": {"api_base": srv.api_base, "api_key": "x", "cache": tmp_path / "u.sqlite"}})
         obs, info = env.reset(seed=0)
         assert "repeats itself" in info["user_fallback"] and "SURROUNDER" not in obs and obs.startswith("user: ")
         assert info["user_acts"] and not info["unscored"]  # the offline user's turn, with its acts

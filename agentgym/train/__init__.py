@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from agentgym.train.checkpoints import checkpoint_path
 from agentgym.train.config import TrainConfig
 from agentgym.train.live import LiveCurve
 from agentgym.train.review import SFTReview
-from agentgym.train.checkpoints import checkpoint_path
 from agentgym.train.versions import evaluate_version, load_version, register_base
 
 

@@ -40,7 +40,7 @@ class TrainConfig:
     min_judge: float | None = _f(None, "SFT from_store: keep only episodes the judge scored at least this (mean verdict, 0-1).")
     # the training environment (GRPO rollouts and evaluation)
     env_id: str = _f("agentgym/SGD-v0", "Gymnasium id of the training env (any agentgym id: SGD, tau2 domains, Traces).")
-    env_kwargs: dict = _f({}, "More arguments of the env (e.g. {'tasks': 'scenarios.jsonl', 'domain': 'Restaurants'}); checked against its signature.")
+    env_kwargs: dict = _f({}, "More arguments of the env (e.g. {'tasks': 'scenarios.jsonl', 'service_domain': 'Restaurants'}); checked against its signature.")
     user: str | None = _f(None, "Simulated user of the env's domain (None: the env's own; SGD: goal, llm, hybrid, replay, dspy; tau2: offline, llm).")
     persona: dict = _f({}, "Persona knobs of the goal user, e.g. {'patience': 2, 'withhold': true}.")
     user_llm: str | None = _f(None, "litellm model string for the llm/hybrid user (None: the local model).")

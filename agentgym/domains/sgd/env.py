@@ -2,8 +2,8 @@
 
     env = gym.make("agentgym/SGD-v0")                           # embedded SGD sample, dev split
     env = gym.make("agentgym/SGD-v0", task_id="1_00000")        # one task (tau2's gym style)
-    env = gym.make("agentgym/SGD-v0", domain="Restaurants")     # tasks that use a service of this domain
-    env = gym.make("agentgym/SGD-v0", user="dspy", user_program="program.json")  # an optimized DSPy user
+    env = gym.make("agentgym/SGD-v0", service_domain="Restaurants")  # tasks that use a service of this domain
+    env = gym.make("agentgym/SGD-v0", user="dspy", user_kwargs={"program": "program.json"})  # an optimized DSPy user
 
 Action space
     Free text (`Utterance`): a message to the user, a tool call (JSON, `Tool(a='x')`, an OpenAI
@@ -38,7 +38,7 @@ from agentgym.domains.sgd.corpus import SGDCorpus, load_sgd
 from agentgym.domains.sgd.mocker import ToolMocker, ToolResult
 from agentgym.domains.sgd.policy import policy_text
 from agentgym.domains.sgd.reward import CallIndex, RewardConfig, RuleReward
-from agentgym.domains.sgd.schema import domain as service_domain
+from agentgym.domains.sgd.schema import domain as domain_of_service
 from agentgym.domains.sgd.tasks import Task
 from agentgym.domains.sgd.tools import Tool, tools_for
 from agentgym.domains.sgd.users import Persona, User, UserContext, UserTurn
@@ -81,10 +81,6 @@ class SGDEnv(DialogueEnv):
         split: str = "dev",
         user: str | User | Callable[[], User] = "goal",
         persona: Persona | None = None,
-        user_train_dir: str | None = None,
-        user_llm: str | None = None,
-        user_llm_args: dict[str, Any] | None = None,
-        user_program: str | os.PathLike[str] | None = None,
         judge: Any = None,
         judge_mode: str = "episode",
         max_turns: int = 40,
@@ -96,7 +92,7 @@ class SGDEnv(DialogueEnv):
         corpus: SGDCorpus | None = None,
         render_mode: str | None = None,
         task_id: str | None = None,
-        domain: str | None = None,
+        service_domain: str | None = None,
         max_steps: int | None = None,
         tasks: str | os.PathLike[str] | list[Task] | None = None,
         families: list[str] | None = None,
@@ -115,28 +111,31 @@ class SGDEnv(DialogueEnv):
         self._by_id = {t.task_id: t for t in pool} if pool is not None else None
         ids = [task_id] if task_id is not None else task_ids
         self.tasks: list[Task] = [self._task(str(t)) for t in ids] if ids else list(pool if pool is not None else self.corpus.tasks)
-        if domain is not None:
-            self.tasks = [t for t in self.tasks if any(service_domain(s).lower() == domain.lower() for s in t.services)]
+        if service_domain is not None:
+            wanted = str(service_domain).lower()
+            self.tasks = [t for t in self.tasks if any(domain_of_service(s).lower() == wanted for s in t.services)]
             if not self.tasks:
-                domains = sorted({service_domain(s) for s in self.corpus.services})
-                raise ValueError(f"No task uses a service of domain {domain!r}; domains: {', '.join(domains)}.")
+                known = sorted({domain_of_service(s) for s in self.corpus.services})
+                raise ValueError(f"No task uses a service of service_domain {service_domain!r}; service domains: {', '.join(known)}.")
         if not self.tasks:
             raise ValueError(f"No tasks in {self.corpus.path}.")
         self.fixed_task = str(task_id) if task_id is not None else None
         self._user_spec = user
-        if user_kwargs:  # the generic spelling (agentgym.domain): train_dir, llm, llm_args, program
-            bad = set(user_kwargs) - {"train_dir", "llm", "llm_args", "program"}
-            if bad:
-                raise ValueError(f"Unknown user_kwargs {sorted(bad)}; an SGD user takes train_dir, llm, llm_args and program.")
-            user_train_dir = user_kwargs.get("train_dir", user_train_dir)
-            user_llm = user_kwargs.get("llm", user_llm)
-            user_llm_args = user_kwargs.get("llm_args", user_llm_args)
-            user_program = user_kwargs.get("program", user_program)
-        self.user_train_dir = user_train_dir
-        self.user_llm, self.user_llm_args = user_llm, dict(user_llm_args or {})
-        if user_program is not None and not isinstance(user_program, (str, os.PathLike)):
-            raise TypeError(f"user_program must be the path of a program.json from `agentgym optimize-user`, got {user_program!r}.")
-        self.user_program = user_program
+        if user_kwargs is not None and not isinstance(user_kwargs, dict):
+            raise TypeError(f"user_kwargs must be a dict such as {{'llm': 'openai/gpt-4o-mini'}}, got {type(user_kwargs).__name__}.")
+        user_kwargs = dict(user_kwargs or {})
+        bad = set(user_kwargs) - {"train_dir", "llm", "llm_args", "program"}
+        if bad:
+            raise ValueError(f"Unknown user_kwargs {sorted(bad)}; an SGD user takes train_dir (its SGD data for the goal "
+                             "user's models), llm (a litellm model), llm_args (that model's arguments) and program (a DSPy "
+                             "program.json).")
+        self.user_train_dir: str | None = user_kwargs.get("train_dir")
+        self.user_llm: str | None = user_kwargs.get("llm")
+        self.user_llm_args: dict[str, Any] = dict(user_kwargs.get("llm_args") or {})
+        program = user_kwargs.get("program")
+        if program is not None and not isinstance(program, (str, os.PathLike)):
+            raise TypeError(f"user_kwargs['program'] must be the path of a program.json from `agentgym optimize-user`, got {program!r}.")
+        self.user_program = program
         self.user: User = self._make_user(user, persona)
         if judge_mode not in ("episode", "step"):
             raise ValueError(f"judge_mode must be 'episode' or 'step', got {judge_mode!r}.")

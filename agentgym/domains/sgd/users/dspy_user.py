@@ -1,6 +1,6 @@
 """DSPy user programs: a realizer (acts + goal + history → the user's message) and a full user
 (goal + history → the user's message), optimizable against real SGD users and loaded by the env:
-`gym.make("agentgym/SGD-v0", user="dspy", user_program="program.json")` (no path: the program
+`gym.make("agentgym/SGD-v0", user="dspy", user_kwargs={"program": "program.json"})` (no path: the program
 shipped in the package).
 
 One declaration drives the prompt and the parsing: the signature's docstring and fields are what
