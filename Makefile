@@ -23,7 +23,7 @@ $(CORE): pyproject.toml | $(BIN)/python  ## the package alone: env, users, store
 	$(PIP) -e .
 	touch $@
 
-$(LLAMA): pyproject.toml scripts/build_llama.sh | $(BIN)/python  ## llama.cpp built for any CPU, never from a cache
+$(LLAMA): | $(BIN)/python  ## llama.cpp built for any CPU, never from a cache (the stamp is named after its pin and build script)
 	bash scripts/build_llama.sh $(BIN)/python
 	touch $@
 
@@ -60,6 +60,7 @@ test-fast: $(FULL)  ## the inner loop (under a minute): all but training, browse
 
 lint: $(FULL)
 	$(BIN)/ruff check agentgym tests bench scripts notebooks
+	$(BIN)/mypy
 
 lab: $(NOTEBOOKS)  ## JupyterLab on http://127.0.0.1:8888 with notebooks/
 	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks --no-browser $$( [ "$$(id -u)" = 0 ] && echo --allow-root )

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from agentgym.safeio import clean_text, clean_value
+from agentgym.types import ToolCall
 
 MAX_ACTION_CHARS = 20_000
 Kind = Literal["message", "tool_calls", "search", "finish", "invalid"]
@@ -32,13 +33,6 @@ TAG_FORMS = ("the four tagged forms are: [search] tools | help | <query>; [actio
              '[answer] <tool call> ({"name": "tool", "arguments": {...}} or tool {"arg": ...}); [finish]')
 _HOW = ('write a tool call as {"name": "Tool_Name", "arguments": {"slot": "value"}} '
         "or Tool_Name(slot='value'), or a plain message to the user")
-
-
-@dataclass(slots=True)
-class ToolCall:
-    name: str
-    arguments: Any
-    id: str = ""
 
 
 @dataclass(slots=True)
@@ -58,7 +52,8 @@ def _call_from_obj(obj: Any, idx: int) -> ToolCall | str:
     """A ToolCall from {"name", "arguments"} or OpenAI's {"function": {...}}; else an error string."""
     if not isinstance(obj, dict):
         return f"tool call #{idx + 1} must be an object, got {type(obj).__name__}"
-    fn = obj.get("function") if isinstance(obj.get("function"), dict) else obj
+    inner = obj.get("function")
+    fn: dict[str, Any] = inner if isinstance(inner, dict) else obj
     name = fn.get("name")
     if not isinstance(name, str) or not name.strip():
         return f"tool call #{idx + 1} has no 'name' string"

@@ -8,7 +8,6 @@ says how to start a task, how the user answers, how tools run, and how an episod
 """
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
@@ -19,26 +18,12 @@ from gymnasium.error import ResetNeeded
 from agentgym.actions import TAG_FORMS, Action, parse_action
 from agentgym.safeio import check_bool, check_id
 from agentgym.spaces import Utterance
-from agentgym.types import Message, StepInfo, render_messages
+from agentgym.types import Message, StepInfo, dumps, render_messages
 
 HELP = ("How to act, one action per step: a plain message goes to the user; a tool call is JSON "
         '{"name": "tool", "arguments": {...}}, tool(arg=\'value\'), or an OpenAI assistant message with tool_calls. '
         "TauGym's tags work too: " + TAG_FORMS + ". `[search] tools` lists the tools; `[search] <words>` finds tools by name "
         "or description.")
-
-
-def dumps(obj: Any) -> str:
-    """Compact, key-sorted JSON (deterministic); orjson when it can, json for exotic values, and a
-    bounded repr for what JSON cannot hold (a value that contains itself): never raises."""
-    try:
-        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
-    except (TypeError, orjson.JSONEncodeError):
-        try:
-            return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=repr)
-        except (ValueError, RecursionError, TypeError):
-            import reprlib
-
-            return json.dumps(reprlib.repr(obj))
 
 
 # info values that hold (or could hold) objects the env goes on using: each step's info gets its own copy
@@ -191,7 +176,8 @@ class DialogueEnv(gym.Env[str, str]):
         raise NotImplementedError
 
     # ---- gymnasium API ----------------------------------------------------------------
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, StepInfo]:
+    # gymnasium types info as dict[str, Any]; ours is the StepInfo TypedDict, which mypy does not count as one
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, StepInfo]:  # type: ignore[override]
         self.started = False  # a reset that fails (bad seed, unknown task) leaves no episode running: step asks for reset
         if options is not None and not isinstance(options, dict):
             raise TypeError(f"options must be a dict such as {{'task_id': ...}} or None, got {type(options).__name__}.")
@@ -211,12 +197,13 @@ class DialogueEnv(gym.Env[str, str]):
         self.started, self.done = False, True
         super().close()
 
-    def step(self, action: Any) -> tuple[str, float, bool, bool, StepInfo]:
+    def step(self, action: Any) -> tuple[str, float, bool, bool, StepInfo]:  # type: ignore[override]
         if not self.started:
             raise ResetNeeded("No episode is running (never reset, a failed reset, or closed): call reset() before step().")
         if self.done:
-            msg: Message = {"role": "environment", "content": "error: the episode is over; call reset() to start a new one"}
-            return msg["content"] or "", 0.0, True, False, self._info([msg], "none", {"error": msg["content"][7:]})
+            over = "the episode is over; call reset() to start a new one"
+            msg: Message = {"role": "environment", "content": f"error: {over}"}
+            return f"error: {over}", 0.0, True, False, self._info([msg], "none", {"error": over})
         parsed = parse_action(action)
         self.turns += 1
         extra: dict[str, Any] = {}

@@ -4,6 +4,7 @@ parses. The HF agent plays in it, SFT demonstrations are written in it, rollouts
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from agentgym.types import schema_fields
@@ -16,7 +17,7 @@ COMPACT_RULES = (
 )
 
 
-def system_prompt(info: dict[str, Any], *, full_policy: bool = False) -> str:
+def system_prompt(info: Mapping[str, Any], *, full_policy: bool = False) -> str:
     """What the policy model sees first: the services, the action format, one line per tool.
 
     Compact by default (~150 tokens instead of ~400 with the env's full policy text): a small model
@@ -37,7 +38,7 @@ def observation_messages(observation: str) -> list[dict[str, str]]:
     return [{"role": "user", "content": observation}] if observation else []
 
 
-def initial_messages(observation: str, info: dict[str, Any]) -> list[dict[str, str]]:
+def initial_messages(observation: str, info: Mapping[str, Any]) -> list[dict[str, str]]:
     """The conversation the policy starts from at reset (playing, training rollouts alike)."""
     return [{"role": "system", "content": system_prompt(info)}, *observation_messages(observation)]
 

@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from agentgym.agents.base import Agent
 from agentgym.safeio import private_open
 from agentgym.scrub import might_hold_secrets, scrub
+from agentgym.types import step_info
 
 
 @dataclass
@@ -27,7 +28,7 @@ class Episode:
     agent: str
     steps: list[dict[str, Any]] = field(default_factory=list)
     messages: list[dict[str, Any]] = field(default_factory=list)
-    reward_breakdown: dict[str, float] = field(default_factory=dict)
+    reward_breakdown: dict[str, float | None] = field(default_factory=dict)  # None: a component not scored (judge off)
     total_reward: float = 0.0
     turns: int = 0
     terminated: bool = False
@@ -36,24 +37,47 @@ class Episode:
 
     @property
     def success(self) -> bool:
-        return self.reward_breakdown.get("success", 0.0) >= 1.0
+        return (self.reward_breakdown.get("success") or 0.0) >= 1.0
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "success": self.success}, ensure_ascii=False)
+
+
+def episode_seed(seed: int, task_index: int, trial: int = 0, trials: int = 1) -> int:
+    """The one rule for episode seeds: in a run seeded `seed`, trial `trial` (of `trials`) of the task at
+    `task_index` plays `seed + task_index * trials + trial`. `run_episodes`, `compare`, `evaluate_version`
+    and GRPO's rollouts and held-out evaluations all use it, each from its own `seed`, so a (seed, task,
+    trial) is the same episode wherever it is played: in-process, pooled, on Ray or over the network.
+
+    >>> [episode_seed(10, i, k, trials=2) for i in range(2) for k in range(2)]
+    [10, 11, 12, 13]
+    """
+    if not 0 <= trial < trials:
+        raise ValueError(f"trial must be in [0, {trials}), got {trial}.")
+    return seed + task_index * trials + trial
+
+
+def _task_ids(env: gym.Env) -> list[str]:
+    ids = getattr(env.unwrapped, "task_ids", None)
+    if ids is None:
+        raise TypeError(f"{type(env.unwrapped).__name__} has no task_ids; pass task_ids= (the tasks to play) to run_episodes.")
+    return list(ids)
 
 
 def play_episode(env: gym.Env, agent: Agent, seed: int, task_id: str | None = None) -> Episode:
     """Play one episode to its end (termination or truncation)."""
     base = env.unwrapped
     start = time.perf_counter()
-    obs, info = env.reset(seed=seed, options={"task_id": task_id} if task_id else None)
+    obs, raw = env.reset(seed=seed, options={"task_id": task_id} if task_id else None)
+    info = step_info(raw)
     agent.reset(obs, info)
     ep = Episode(task_id=info["task_id"], seed=seed, agent=getattr(agent, "name", type(agent).__name__))
     ep.steps.append({"action": None, "observation": obs, "reward": 0.0, "user_acts": info["user_acts"]})
     terminated = truncated = False
     while not (terminated or truncated):
         action = agent.act(obs, info)
-        obs, reward, terminated, truncated, info = env.step(action)
+        obs, raw_reward, terminated, truncated, raw = env.step(action)
+        info, reward = step_info(raw), float(raw_reward)
         ep.total_reward += reward
         ep.steps.append({
             "action": action, "observation": obs, "reward": reward, "error": info["error"],
@@ -77,7 +101,8 @@ def run_episodes(
     out: str | Path | None = None,
     keep_steps: bool = True,
 ) -> list[Episode]:
-    """Play `episodes` episodes (default: every task once, in order), seeds seed, seed+1, ...
+    """Play `episodes` episodes (default: every task once, in order): episode i plays task i mod T, its
+    trial i // T, under `episode_seed` (seed, seed+1, ... when each task plays once).
 
     With `out`, each trajectory is written as soon as it ends to `<out>.partial`, which replaces
     `out` atomically when the run completes: an interrupted run leaves the previous `out` intact and
@@ -86,7 +111,7 @@ def run_episodes(
     """
     if not keep_steps and out is None:
         raise ValueError("keep_steps=False drops each trajectory once written, so it needs out= (a .jsonl path).")
-    tasks = list(task_ids) if task_ids is not None else list(env.unwrapped.task_ids)
+    tasks = list(task_ids) if task_ids is not None else list(_task_ids(env))
     n = episodes if episodes is not None else len(tasks)
     if n < 1:
         raise ValueError(f"episodes must be at least 1, got {n}.")
@@ -100,9 +125,10 @@ def run_episodes(
         partial = target.with_name(target.name + ".partial")
         fh = private_open(partial)  # 0600 in a 0700 folder when it makes one
     result = []
+    trials = -(-n // len(tasks))
     try:
         for i in tqdm(range(n), desc=f"{getattr(agent, 'name', 'agent')} episodes", disable=not progress):
-            ep = play_episode(env, agent, seed + i, tasks[i % len(tasks)])
+            ep = play_episode(env, agent, episode_seed(seed, i % len(tasks), i // len(tasks), trials), tasks[i % len(tasks)])
             if fh:
                 line = ep.to_json()
                 fh.write((json.dumps(scrub(json.loads(line)), ensure_ascii=False) if might_hold_secrets(line) else line) + "\n")

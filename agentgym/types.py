@@ -6,7 +6,12 @@ extra role, `environment`, for what the env itself says (errors, tool discovery,
 """
 from __future__ import annotations
 
-from typing import Any, Literal, TypedDict
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, TypedDict, cast
+
+import orjson
 
 Role = Literal["system", "user", "assistant", "tool", "environment"]
 
@@ -60,8 +65,28 @@ class StepInfo(TypedDict, total=False):
     goal: dict[str, Any]  # with reveal_goal=True
     history: list[Message]  # with include_history=True
     judge_verdict: dict[str, Any]  # when a judge scored this step
-    task: dict[str, Any]  # tau2 domains: the task, as tau2 writes it
+    task: Any  # tau2 domains: tau2's Task object, as tau2's gym gives it (the episode's copy, not the one graded)
     simulation_run: str  # tau2 domains: the episode as a tau2 SimulationRun (JSON), at the end
+
+
+def dumps(obj: Any) -> str:
+    """Compact, key-sorted JSON (deterministic); orjson when it can, json for exotic values, and a
+    bounded repr for what JSON cannot hold (a value that contains itself): never raises."""
+    try:
+        return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
+    except (TypeError, orjson.JSONEncodeError):
+        try:
+            return json.dumps(obj, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=repr)
+        except (ValueError, RecursionError, TypeError):
+            import reprlib
+
+            return json.dumps(reprlib.repr(obj))
+
+
+def step_info(info: Mapping[str, Any]) -> StepInfo:
+    """A gym env's `info` dict read as a `StepInfo` (gymnasium types it `dict[str, Any]`): the one place
+    where code that drives any env (runner, rollouts) says which shape it expects."""
+    return cast(StepInfo, info)
 
 
 def schema_fields(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any], bool]]:
@@ -72,8 +97,23 @@ def schema_fields(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any], boo
     return [(name, prop, name in required) for name, prop in params["properties"].items()]
 
 
-def tool_call(call_id: str, name: str, arguments_json: str) -> ToolCallDict:
-    return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments_json}}
+@dataclass(slots=True)
+class ToolCall:
+    """One tool call, the one shape inside agentgym: what `agentgym.actions` reads from any action
+    format, what each env runs. It meets the outside world only through its two views."""
+
+    name: str
+    arguments: Any  # a dict when well formed; whatever the agent wrote otherwise (the env refuses it)
+    id: str = ""
+
+    def openai(self) -> ToolCallDict:
+        """As it goes into an assistant message (OpenAI's wire form: arguments as JSON text)."""
+        args = self.arguments if isinstance(self.arguments, dict) else {}
+        return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": dumps(args)}}
+
+    def record(self) -> ToolCallRecord:
+        """As a step's `info["tool_calls"]` lists it (and the store keeps it)."""
+        return {"name": self.name, "arguments": self.arguments if self.arguments is not None else {}}
 
 
 def render_messages(messages: list[Message]) -> str:

@@ -24,10 +24,10 @@ def one(backend: str, args: argparse.Namespace) -> dict:
 
     if backend == "unsloth":
         import unsloth  # noqa: F401  (first: it patches TRL and transformers)
-    from agentgym.train import TrainConfig, train
+    from agentgym.train import GRPOConfig, train
 
     out = tempfile.mkdtemp(prefix=f"bench-gpu-{backend}-")
-    cfg = TrainConfig(method="grpo", output_dir=out, store=f"{out}/store", max_steps=args.steps, group_size=args.group_size,
+    cfg = GRPOConfig(output_dir=out, store=f"{out}/store", max_steps=args.steps, group_size=args.group_size,
                       tasks_per_step=args.tasks_per_step, max_turns=args.max_turns, max_new_tokens=args.max_new_tokens,
                       max_dialogues=args.tasks, save_steps=10_000, learning_rate=args.lr, lora=True,
                       use_unsloth=backend == "unsloth", eval_tasks=args.eval_tasks, seed=args.seed)

@@ -51,7 +51,7 @@ def main() -> None:
     args = p.parse_args()
     sabotage(args.sabotage)
 
-    from agentgym.train import TrainConfig, train
+    from agentgym.train import GRPOConfig, SFTConfig, train
     from agentgym.train.rewards import names_the_service
 
     root = tempfile.mkdtemp(prefix="bench-grpo-")
@@ -60,7 +60,7 @@ def main() -> None:
     rows = []
     from_version = None
     if args.sft_steps:
-        sft = train(TrainConfig(method="sft", output_dir=f"{root}/sft", store=store, max_steps=args.sft_steps, batch_size=2,
+        sft = train(SFTConfig(output_dir=f"{root}/sft", store=store, max_steps=args.sft_steps, batch_size=2,
                                 max_length=768, max_dialogues=args.tasks, save_steps=10_000, learning_rate=3e-4,
                                 version="sft", seed=args.seed), progress=True)
         rows.append({"stage": "sft", "loss_first": sft["first_loss"], "loss_last": sft["last_loss"],
@@ -68,7 +68,7 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
         from_version = "sft"
     extra = [names_the_service] if args.reward == "names_the_service" else None
-    cfg = TrainConfig(method="grpo", output_dir=f"{root}/grpo", store=store, from_version=from_version, version="grpo",
+    cfg = GRPOConfig(output_dir=f"{root}/grpo", store=store, from_version=from_version, version="grpo",
                       max_steps=args.grpo_steps, group_size=args.group_size, tasks_per_step=args.tasks_per_step,
                       max_turns=args.max_turns, max_new_tokens=args.max_new_tokens, max_dialogues=args.tasks,
                       eval_tasks=args.eval_tasks, eval_samples=args.eval_samples, eval_every=max(1, args.grpo_steps // 4),

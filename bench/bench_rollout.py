@@ -22,12 +22,12 @@ def main() -> None:
 
     import torch
 
-    from agentgym.train import TrainConfig
+    from agentgym.train import GRPOConfig
     from agentgym.train.chat import ChatFormat
     from agentgym.train.policy import load_model, load_tokenizer
     from agentgym.train.rollout import Rollouts
 
-    cfg = TrainConfig(method="grpo", max_turns=args.turns)
+    cfg = GRPOConfig(max_turns=args.turns)
     tok = load_tokenizer("smollm2-135m")
     model = load_model("smollm2-135m").eval()
     roll = Rollouts(cfg.make_env, ChatFormat.of(tok), max_turns=args.turns, max_new_tokens=args.tokens, temperature=1.0)

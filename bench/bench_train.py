@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from agentgym.train import TrainConfig, evaluate_version, load_version, register_base, train
+from agentgym.train import GRPOConfig, SFTConfig, evaluate_version, load_version, register_base, train
 
 AGENT = "smollm2-policy"
 
@@ -58,13 +58,13 @@ def main() -> None:
     register_base(store, AGENT)
     evaluate("base", "base")
     t = time.perf_counter()
-    sft = train(TrainConfig(method="sft", output_dir=str(out / "sft"), version="sft", parent_version="base",
+    sft = train(SFTConfig(output_dir=str(out / "sft"), version="sft", parent_version="base",
                             max_steps=args.sft_steps, learning_rate=args.sft_lr, batch_size=2, max_length=1024,
                             max_dialogues=None, save_steps=max(args.sft_steps // 2, 1), **common))
     evaluate("sft", "after SFT", round(time.perf_counter() - t, 1),
              {"first_loss": sft["first_loss"], "last_loss": sft["last_loss"]})
     t = time.perf_counter()
-    grpo = train(TrainConfig(method="grpo", output_dir=str(out / "grpo"), version="grpo", from_version="sft",
+    grpo = train(GRPOConfig(output_dir=str(out / "grpo"), version="grpo", from_version="sft",
                              max_steps=args.grpo_steps, learning_rate=args.grpo_lr, group_size=args.group_size,
                              max_turns=args.max_turns, max_new_tokens=48, max_length=1024, max_dialogues=None,
                              save_steps=max(args.grpo_steps // 2, 1), split="train", **common))

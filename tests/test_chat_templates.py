@@ -8,7 +8,7 @@ import pytest
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(importlib.util.find_spec("trl") is None, reason="needs the train extra")]
 
 from agentgym.store import ExperienceStore  # noqa: E402
-from agentgym.train import TrainConfig, train  # noqa: E402
+from agentgym.train import GRPOConfig, SFTConfig, train  # noqa: E402
 from agentgym.train.chat import ChatFormat  # noqa: E402
 from agentgym.train.sft_data import configured_examples  # noqa: E402
 
@@ -78,7 +78,7 @@ def test_the_mask_covers_exactly_the_assistant_messages_and_their_end_token(fami
     tok = load_tokenizer(path)
     fmt = ChatFormat.of(tok, family)
     assert fmt.end_text == FAMILIES[family][2]
-    messages = configured_examples(TrainConfig(max_dialogues=1))[0]["messages"]
+    messages = configured_examples(SFTConfig(max_dialogues=1))[0]["messages"]
     row = fmt.assistant_mask(messages)
     ids, mask = row["input_ids"], row["assistant_masks"]
     # the masked tokens, cut at each end token, are the assistant messages in order (trimmed as the template trims)
@@ -96,10 +96,10 @@ def test_the_mask_covers_exactly_the_assistant_messages_and_their_end_token(fami
 def test_sft_and_a_grpo_step_train_on_each_family(family_model, tmp_path):
     family, path = family_model
     store = str(tmp_path / "store")
-    sft = train(TrainConfig(method="sft", model=str(path), output_dir=str(tmp_path / "sft"), store=store, max_steps=1,
+    sft = train(SFTConfig(model=str(path), output_dir=str(tmp_path / "sft"), store=store, max_steps=1,
                             batch_size=1, max_length=384, max_dialogues=2, save_steps=10, agent_name=family), progress=False)
     assert sft["finite"] and sft["weights_changed"]
-    grpo = train(TrainConfig(method="grpo", model=str(path), output_dir=str(tmp_path / "grpo"), store=store, max_steps=1,
+    grpo = train(GRPOConfig(model=str(path), output_dir=str(tmp_path / "grpo"), store=store, max_steps=1,
                              group_size=2, tasks_per_step=1, max_turns=2, max_new_tokens=6, max_dialogues=1, save_steps=10,
                              learning_rate=1e-3, version="g", agent_name=family),
                  progress=False, reward_funcs=[lambda prompts, completions, agent_turns, **kw: [float(len(t[0]) % 3) for t in agent_turns]])
@@ -130,7 +130,7 @@ def test_a_template_whose_turn_end_cannot_be_found_is_refused_before_training(tm
 def test_for_chatml_the_mask_equals_trls_generation_marker_mask_token_for_token():
     from agentgym.train.policy import load_tokenizer
 
-    messages = configured_examples(TrainConfig(max_dialogues=2))[1]["messages"]
+    messages = configured_examples(SFTConfig(max_dialogues=2))[1]["messages"]
     ours = ChatFormat.of(load_tokenizer("smollm2-135m"), "smollm2").assistant_mask(messages)
     tok = load_tokenizer("smollm2-135m")
     tok.chat_template = CHATML_WITH_GENERATION

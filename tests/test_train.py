@@ -12,7 +12,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(importlib.util.find_spec("trl
 
 from agentgym.cli import main  # noqa: E402
 from agentgym.store import ExperienceStore  # noqa: E402
-from agentgym.train import LiveCurve, TrainConfig, checkpoint_path, load_version, train  # noqa: E402
+from agentgym.train import GRPOConfig, LiveCurve, SFTConfig, checkpoint_path, load_version, train  # noqa: E402
 
 AGENT = "smollm2-policy"
 
@@ -39,7 +39,7 @@ def runs(tmp_path_factory):
     sft = json.loads(buf.getvalue().strip().splitlines()[-1])
     sft_out.write_text(json.dumps(sft))
     curve = LiveCurve()
-    grpo = train(TrainConfig(method="grpo", output_dir=str(root / "grpo"), store=store, from_version="sft", version="grpo",
+    grpo = train(GRPOConfig(output_dir=str(root / "grpo"), store=store, from_version="sft", version="grpo",
                              max_steps=1, group_size=2, max_turns=2, max_new_tokens=24, max_length=640, max_dialogues=2,
                              save_steps=1, learning_rate=1e-4), progress=False, on_log=curve, reward_funcs=[shorter])
     return {"root": root, "store": store, "sft": sft, "grpo": grpo, "curve": curve}
@@ -91,7 +91,7 @@ def test_checkpoint_reloads_and_plays_an_episode_recorded_under_its_version(runs
 
 def test_reward_funcs_are_refused_for_sft():
     with pytest.raises(ValueError, match="GRPO rewards"):
-        train(TrainConfig(method="sft"), reward_funcs=[shorter])
+        train(SFTConfig(), reward_funcs=[shorter])
 
 
 def test_cli_set_needs_key_value(capsys):

@@ -5,33 +5,52 @@ import pytest
 
 from agentgym.domains.sgd import load_sgd
 from agentgym.domains.sgd.demonstrations import sgd_examples
-from agentgym.train.config import TrainConfig
+from agentgym.train.config import GRPOConfig, SFTConfig, TrainConfig
 from agentgym.train.sft_data import check_examples
 
 
 def test_defaults_are_valid():
-    TrainConfig().validate()
+    SFTConfig().validate()
+    GRPOConfig().validate()
 
 
 @pytest.mark.parametrize("overrides,message", [
     ({"model": ""}, "No model given"),
     ({"model": "meta-llama/Llama-3-8B"}, "neither 'smollm2-135m' nor a local model directory"),
-    ({"rewards": {"rule": 1.0, "vibes": 1.0}}, "Unknown reward name"),
+    ({"method": "grpo", "rewards": {"rule": 1.0, "vibes": 1.0}}, "Unknown reward name"),
     ({"method": "grpo", "group_size": 1}, "group_size must be at least 2"),
-    ({"method": "dpo"}, "method must be 'sft' or 'grpo'"),
+    ({"method": "dpo"}, "method must be one of sft, grpo"),
     ({"max_steps": 0}, "max_steps must be at least 1"),
     ({"method": "grpo", "rewards": {"rule": 1.0, "judge": 0.5}}, "no judge model is set"),
-    ({"judge_args": {"api_base": "http://x"}}, "judge is None"),
-    ({"judge": "local", "judge_args": {"api_bsae": "http://x"}}, "Unknown judge_args"),
-    ({"rubric": {"succes": 1.0}}, "Unknown rubric criterion"),
-    ({"persona": {"patince": 2}}, "Unknown persona knob"),
+    ({"method": "grpo", "judge_args": {"api_base": "http://x"}}, "judge is None"),
+    ({"method": "grpo", "judge": "local", "judge_args": {"api_bsae": "http://x"}}, "Unknown judge_args"),
+    ({"method": "grpo", "rubric": {"succes": 1.0}}, "Unknown rubric criterion"),
+    ({"method": "grpo", "persona": {"patince": 2}}, "Unknown persona knob"),
     ({"report_to": "wandb"}, "report_to must be"),
-    ({"judge_mode": "turn"}, "judge_mode must be"),
-    ({"tasks_per_step": 0}, "tasks_per_step must be at least 1"),
+    ({"method": "grpo", "judge_mode": "turn"}, "judge_mode must be"),
+    ({"method": "grpo", "tasks_per_step": 0}, "tasks_per_step must be at least 1"),
+    ({"method": "sft", "group_size": 4}, "'group_size' is a GRPO setting.*method 'sft'.*set method: grpo"),
+    ({"method": "grpo", "from_store": True}, "'from_store' is a SFT setting"),
 ])
 def test_bad_configs_say_what_is_wrong(overrides, message):
     with pytest.raises((ValueError, FileNotFoundError), match=message):
-        TrainConfig(**overrides).validate()
+        TrainConfig.load(**overrides)
+
+
+def test_each_method_has_its_own_config_on_a_shared_base():
+    from dataclasses import fields
+
+    shared = {f.name for f in fields(TrainConfig)}
+    sft, grpo = {f.name for f in fields(SFTConfig)}, {f.name for f in fields(GRPOConfig)}
+    assert shared < sft and shared < grpo
+    assert "group_size" in grpo - sft and "from_store" in sft - grpo and "model" in shared
+    assert type(TrainConfig.load(method="grpo")) is GRPOConfig and type(TrainConfig.load()) is SFTConfig
+    with pytest.raises(TypeError, match="build SFTConfig"):
+        TrainConfig()
+    with pytest.raises(ValueError, match="use GRPOConfig.load"):
+        SFTConfig.load(method="grpo")
+    cfg = GRPOConfig(group_size=3, rubric={"success": 2.0})
+    assert TrainConfig.load(**cfg.to_dict()) == cfg  # to_dict carries the method: it loads back as itself
 
 
 def test_config_file_with_unknown_keys_is_refused(tmp_path):
@@ -65,18 +84,18 @@ def test_sgd_dialogues_become_agent_format_examples():
 ])
 def test_wrong_types_are_named_before_anything_runs(overrides, message):
     with pytest.raises(ValueError, match=message):
-        TrainConfig(**overrides).validate()
+        GRPOConfig(**overrides).validate()
 
 
 def test_every_field_has_help_text():
     from dataclasses import fields
 
-    assert all(f.metadata.get("help") for f in fields(TrainConfig))
-    assert "tasks_per_step" in TrainConfig.help()
+    assert all(f.metadata.get("help") for c in (SFTConfig, GRPOConfig) for f in fields(c))
+    assert "tasks_per_step" in GRPOConfig.help() and "tasks_per_step" not in SFTConfig.help()
 
 
 def test_the_config_builds_the_training_env_it_describes():
-    cfg = TrainConfig(method="grpo", env_kwargs={"service_domain": "Restaurants"}, persona={"withhold": True}, rubric={"success": 2.0},
+    cfg = GRPOConfig(env_kwargs={"service_domain": "Restaurants"}, persona={"withhold": True}, rubric={"success": 2.0},
                       judge="openai/some-model", judge_args={"api_base": "http://127.0.0.1:9/v1"}, max_turns=5)
     env = cfg.make_env()
     assert all(any(s.startswith("Restaurants") for s in t.services) for t in env.tasks)
@@ -90,13 +109,13 @@ def test_the_config_builds_the_training_env_it_describes():
 ])
 def test_unknown_env_ids_and_kwargs_are_refused_before_any_model_loads(env_id, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        TrainConfig(method="grpo", env_id=env_id, env_kwargs=kwargs).make_env()
+        GRPOConfig(env_id=env_id, env_kwargs=kwargs).make_env()
 
 
 def test_the_sft_review_previews_filters_and_drops_before_any_compute():
     from agentgym.train import SFTReview
 
-    review = SFTReview(TrainConfig(method="sft", max_dialogues=6))
+    review = SFTReview(SFTConfig(max_dialogues=6))
     table = review.table()
     assert len(table) == 6 and {"task_id", "turns", "tool_calls", "kept"} <= set(table.columns)
     assert "[assistant — trained on]" in review.preview(0) and "[system]" in review.preview(0)
@@ -109,23 +128,23 @@ def test_the_sft_review_previews_filters_and_drops_before_any_compute():
     with pytest.raises(IndexError, match="has 6"):
         review.preview(6)
     with pytest.raises(ValueError, match="method is 'grpo'"):
-        SFTReview(TrainConfig(method="grpo"))
+        SFTReview(GRPOConfig())
 
 
 def test_reward_names_are_the_env_s_own_rubric_so_tau2_training_logs_tau2_checks():
     from agentgym.train.grpo import _logs
 
-    tau2 = TrainConfig(method="grpo", env_id="agentgym/tau2-mock-v0", split="base", rewards={"rule": 1.0, "action": 0.5})
+    tau2 = GRPOConfig(env_id="agentgym/tau2-mock-v0", split="base", rewards={"rule": 1.0, "action": 0.5})
     assert _logs(tau2) == ("success", "db", "env_assertion", "action", "communicate", "rule_total", "judge")
-    assert "slot_recall" in _logs(TrainConfig(method="grpo")) and "db" not in _logs(TrainConfig(method="grpo"))
+    assert "slot_recall" in _logs(GRPOConfig()) and "db" not in _logs(GRPOConfig())
     with pytest.raises(ValueError, match=r"Unknown reward name\(s\) for agentgym/tau2-mock-v0 \['slot_recall'\].*db, env_assertion"):
-        TrainConfig(env_id="agentgym/tau2-mock-v0", split="base", rewards={"slot_recall": 1.0})
+        GRPOConfig(env_id="agentgym/tau2-mock-v0", split="base", rewards={"slot_recall": 1.0})
     with pytest.raises(ValueError, match="does not take rubric: tau2's reward is the product"):
-        TrainConfig(env_id="agentgym/tau2-mock-v0", split="base", rubric={"db": 2.0}).env_spec()
+        GRPOConfig(env_id="agentgym/tau2-mock-v0", split="base", rubric={"db": 2.0}).env_spec()
 
 
 def test_rubric_weights_reach_the_sgd_env_over_its_defaults():
     from agentgym.domains.sgd.reward import RUBRIC
 
-    env = TrainConfig(rubric={"slot_recall": 0.7}).make_env()
+    env = GRPOConfig(rubric={"slot_recall": 0.7}).make_env()
     assert env.reward_fn.rubric.weights == {**RUBRIC.weights, "slot_recall": 0.7}

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
+from agentgym.types import StepInfo
+
 
 @runtime_checkable
 class Agent(Protocol):
@@ -10,6 +12,6 @@ class Agent(Protocol):
 
     name: str
 
-    def reset(self, observation: str, info: dict[str, Any]) -> None: ...
+    def reset(self, observation: str, info: StepInfo) -> None: ...
 
-    def act(self, observation: str, info: dict[str, Any]) -> Any: ...
+    def act(self, observation: str, info: StepInfo) -> Any: ...

@@ -7,6 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from agentgym.types import StepInfo
+
 STALL = "Sorry, could you say that again?"
 
 
@@ -26,10 +28,10 @@ class NoisyAgent:
         self.rng = np.random.default_rng(seed)
         self.name = f"{getattr(base, 'name', type(base).__name__)}-eps{self.epsilon:g}"
 
-    def reset(self, observation: str, info: dict[str, Any]) -> None:
+    def reset(self, observation: str, info: StepInfo) -> None:
         self.base.reset(observation, info)
 
-    def act(self, observation: str, info: dict[str, Any]) -> Any:
+    def act(self, observation: str, info: StepInfo) -> Any:
         action = self.base.act(observation, info)
         if action == "[finish]" or self.rng.random() >= self.epsilon:
             return action
@@ -41,8 +43,8 @@ class NoopAgent:
 
     name = "noop"
 
-    def reset(self, observation: str, info: dict[str, Any]) -> None:
+    def reset(self, observation: str, info: StepInfo) -> None:
         pass
 
-    def act(self, observation: str, info: dict[str, Any]) -> Any:
+    def act(self, observation: str, info: StepInfo) -> Any:
         return "[finish]"

@@ -16,6 +16,8 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from agentgym.runner import episode_seed
+
 
 @dataclass(frozen=True)
 class AgentSpec:
@@ -222,7 +224,7 @@ def _on_ray(units: list[Unit]) -> Iterator[tuple[int, list[dict[str, Any]]]]:
 def plan(arms: dict[str, str], task_ids: list[str], *, trials: int, seed: int, env_id: str, env_kwargs: dict[str, Any],
          chunks: int, store: str | None = None, run_id: str = "", version_ids: dict[str, int | None] | None = None) -> list[Unit]:
     """The units of a comparison: every arm on every task and trial, with seeds shared across arms."""
-    jobs = [(t, k, seed + i * trials + k) for i, t in enumerate(task_ids) for k in range(trials)]
+    jobs = [(t, k, episode_seed(seed, i, k, trials)) for i, t in enumerate(task_ids) for k in range(trials)]
     size = max(1, -(-len(jobs) // max(1, chunks)))
     return [Unit(arm, agent, env_id, dict(env_kwargs), tuple(jobs[j:j + size]), store, run_id,
                  (version_ids or {}).get(arm))

@@ -102,7 +102,8 @@ class RecordEpisodes(gym.Wrapper):
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        obs, reward, terminated, truncated, info = self.env.step(action)
+        obs, raw_reward, terminated, truncated, info = self.env.step(action)
+        reward = float(raw_reward)
         if not self._open:
             return obs, reward, terminated, truncated, info
         self._total += float(reward)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentgym.prompt import initial_messages, observation_messages
+from agentgym.types import StepInfo
 
 
 class HFAgent:
@@ -34,7 +35,7 @@ class HFAgent:
         hf.name = f"{agent}:{version}"
         return hf
 
-    def reset(self, observation: str, info: dict[str, Any]) -> None:
+    def reset(self, observation: str, info: StepInfo) -> None:
         self.messages = initial_messages(observation, info)
 
     def generate(self, messages: list[dict[str, str]]) -> str:
@@ -49,7 +50,7 @@ class HFAgent:
                 pad_token_id=self.tokenizer.pad_token_id)
         return self.tokenizer.decode(out[0][ids.shape[1]:], skip_special_tokens=True).strip()
 
-    def act(self, observation: str, info: dict[str, Any]) -> Any:
+    def act(self, observation: str, info: StepInfo) -> Any:
         if len(self.messages) > 1 and observation:
             self.messages.extend(observation_messages(observation))
         text = self.generate(self.messages) or "[finish]"

@@ -11,10 +11,13 @@ import statistics
 from collections.abc import Callable
 from typing import Any
 
-from agentgym.train.config import TrainConfig
+from agentgym.runner import episode_seed
+from agentgym.train.config import GRPOConfig
 from agentgym.train.rollout import Episode, Rollouts, episode_reward, logged_components
 
 TASK_PREFIX = "task:"
+# training rollouts and held-out evaluations draw `episode_seed`s from their own bases (times cfg.seed)
+TRAIN_STREAM, EVAL_STREAM = 100_003, 7_919
 
 
 def rollout_columns(episodes: list[Episode], weights: dict[str, float], logs: tuple[str, ...]) -> dict[str, list[Any]]:
@@ -40,14 +43,14 @@ def rollout_columns(episodes: list[Episode], weights: dict[str, float], logs: tu
     return out
 
 
-def _logs(cfg: TrainConfig) -> tuple[str, ...]:
+def _logs(cfg: GRPOConfig) -> tuple[str, ...]:
     """The reward fields logged for the configured env: its own rubric's criteria."""
     from agentgym.domain import domain_of
 
     return logged_components(domain_of(cfg.env_id).get_rubric())
 
 
-def make_rollout(cfg: TrainConfig, rollouts: Rollouts, stats: dict[str, Any]) -> Callable[..., dict[str, list[Any]]]:
+def make_rollout(cfg: GRPOConfig, rollouts: Rollouts, stats: dict[str, Any]) -> Callable[..., dict[str, list[Any]]]:
     """A TRL rollout_func: every prompt names a task; TRL's sampler repeats each `group_size` times,
     so a call holds `tasks_per_step` groups, played together."""
 
@@ -57,7 +60,7 @@ def make_rollout(cfg: TrainConfig, rollouts: Rollouts, stats: dict[str, Any]) ->
         for prompt in prompts:
             text = prompt[-1]["content"] if isinstance(prompt, list) else str(prompt)
             stats["calls"] += 1
-            starts.append((text.split(TASK_PREFIX, 1)[1].strip(), cfg.seed * 100_003 + stats["calls"]))
+            starts.append((text.split(TASK_PREFIX, 1)[1].strip(), episode_seed(TRAIN_STREAM * cfg.seed, stats["calls"])))
         was_training = model.training
         model.eval()
         episodes = rollouts.play(model, starts, step=trainer.state.global_step + 1, phase="train")
@@ -86,7 +89,7 @@ def _component_reward(name: str) -> Callable[..., list[float | None]]:
     return component
 
 
-def split_tasks(cfg: TrainConfig, task_ids: list[str]) -> tuple[list[str], list[str]]:
+def split_tasks(cfg: GRPOConfig, task_ids: list[str]) -> tuple[list[str], list[str]]:
     """Training tasks (the first `max_dialogues`) and held-out evaluation tasks (the next `eval_tasks`)."""
     n_train = cfg.max_dialogues or len(task_ids)
     if cfg.max_dialogues is None and cfg.eval_tasks:
@@ -100,7 +103,7 @@ def split_tasks(cfg: TrainConfig, task_ids: list[str]) -> tuple[list[str], list[
     return train_ids, eval_ids
 
 
-def score_episodes(episodes: list[Episode], cfg: TrainConfig, extra: list[Callable[..., list[Any]]] = ()) -> list[float | None]:
+def score_episodes(episodes: list[Episode], cfg: GRPOConfig, extra: list[Callable[..., list[Any]]] = ()) -> list[float | None]:
     """Each episode's training reward, as GRPO computes it: the configured mix plus every extra reward
     function (weight 1); None where the judge could not score it."""
     cols = rollout_columns(episodes, cfg.rewards, _logs(cfg))
@@ -112,14 +115,15 @@ def score_episodes(episodes: list[Episode], cfg: TrainConfig, extra: list[Callab
     return rewards
 
 
-def evaluate(cfg: TrainConfig, rollouts: Rollouts, model: Any, task_ids: list[str], *, step: int,
+def evaluate(cfg: GRPOConfig, rollouts: Rollouts, model: Any, task_ids: list[str], *, step: int,
              extra: list[Callable[..., list[Any]]] = ()) -> dict[str, Any]:
     """Mean reward (as `score_episodes`) and success on `task_ids` x `eval_samples` seeded episodes,
     with a 95% interval over tasks (t) and the per-task means. The sampling seed is fixed, so two
     evaluations differ only by the policy."""
     import torch
 
-    starts = [(t, cfg.seed * 7_919 + 1_000 * i + k) for i, t in enumerate(task_ids) for k in range(cfg.eval_samples)]
+    starts = [(t, episode_seed(EVAL_STREAM * cfg.seed, i, k, cfg.eval_samples)) for i, t in enumerate(task_ids)
+              for k in range(cfg.eval_samples)]
     was_training = model.training
     model.eval()
     with torch.random.fork_rng(devices=[]):
@@ -147,7 +151,7 @@ def _t95(n: int) -> float:
     return float(stats.t.ppf(0.975, n - 1))
 
 
-def eval_callback(cfg: TrainConfig, rollouts: Rollouts, eval_ids: list[str], results: list[dict[str, Any]],
+def eval_callback(cfg: GRPOConfig, rollouts: Rollouts, eval_ids: list[str], results: list[dict[str, Any]],
                   on_log: Callable[[dict[str, Any]], None] | None, extra: list[Callable[..., list[Any]]] = ()) -> Any:
     """Held-out evaluation before training, every `eval_every` steps and at the end."""
     from transformers import TrainerCallback
@@ -189,7 +193,7 @@ def rollout_guard(stats: dict[str, Any], unsloth: bool) -> Any:
     return Guard()
 
 
-def run_grpo(cfg: TrainConfig, *, progress: bool = True, on_log: Callable[[dict[str, Any]], None] | None = None,
+def run_grpo(cfg: GRPOConfig, *, progress: bool = True, on_log: Callable[[dict[str, Any]], None] | None = None,
              reward_funcs: list[Callable[..., list[float]]] | None = None) -> dict[str, Any]:
     """Train with GRPOTrainer on whole episodes of the configured env; save and register like SFT.
 
@@ -203,7 +207,7 @@ def run_grpo(cfg: TrainConfig, *, progress: bool = True, on_log: Callable[[dict[
     env = cfg.make_env()  # unknown env ids and kwargs are refused here, before any model is loaded
     train_ids, eval_ids = split_tasks(cfg, list(env.task_ids))
     env.close()
-    GRPOConfig, GRPOTrainer = import_trainers(cfg, "grpo")
+    TRLConfig, GRPOTrainer = import_trainers(cfg, "grpo")
     from datasets import Dataset
 
     store = ExperienceStore(cfg.store, create=True)
@@ -224,7 +228,7 @@ def run_grpo(cfg: TrainConfig, *, progress: bool = True, on_log: Callable[[dict[
         callbacks.append(eval_callback(cfg, rollouts, eval_ids, evals, on_log, extra))
     logged = [k for k in _logs(cfg) if k != "judge" or cfg.judge is not None]
     dataset = Dataset.from_list([{"prompt": [{"role": "user", "content": f"{TASK_PREFIX}{t}"}]} for t in train_ids])
-    args = GRPOConfig(
+    args = TRLConfig(
         num_generations=cfg.group_size, per_device_train_batch_size=cfg.group_size * cfg.tasks_per_step, beta=0.0,
         max_completion_length=cfg.max_length, temperature=cfg.temperature,
         reward_weights=[1.0] + [0.0] * len(logged) + [1.0] * len(extra), **run.trainer_args(progress))

@@ -2,7 +2,7 @@
 conversation, examples dropped by hand, a filter's effect shown before it is applied, then the
 run launched on what is left.
 
-    review = SFTReview(TrainConfig(method="sft", max_dialogues=32))
+    review = SFTReview(SFTConfig(max_dialogues=32))
     review                                  # the table (in a notebook)
     print(review.preview(3))                # one example as the model will see it
     review.would_keep(lambda e: e["tool_calls"] > 0)   # counts and the dropped ids, nothing changed
@@ -16,17 +16,17 @@ from collections.abc import Callable
 from typing import Any
 
 from agentgym.safeio import private_open
-from agentgym.train.config import TrainConfig
+from agentgym.train.config import SFTConfig, TrainConfig
 
 
 class SFTReview:
-    """The examples a TrainConfig (or your list) would train on, with their fate: kept or dropped."""
+    """The examples an SFTConfig (or your list) would train on, with their fate: kept or dropped."""
 
     def __init__(self, cfg: TrainConfig, examples: list[dict[str, Any]] | None = None, store: Any = None) -> None:
         from agentgym.train.sft_data import configured_examples
 
-        if cfg.method != "sft":
-            raise ValueError(f"SFTReview reviews supervised examples; the config's method is {cfg.method!r}. Use method='sft'.")
+        if not isinstance(cfg, SFTConfig):
+            raise ValueError(f"SFTReview reviews supervised examples; the config's method is {cfg.method!r}. Give an SFTConfig.")
         self.cfg = cfg
         self.examples = list(examples) if examples is not None else configured_examples(cfg, store)
         if not self.examples:

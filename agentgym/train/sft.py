@@ -7,10 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from agentgym.train.common import finish_training, import_trainers, start_run
-from agentgym.train.config import TrainConfig
+from agentgym.train.config import SFTConfig
 
 
-def run_sft(cfg: TrainConfig, *, progress: bool = True, on_log: Callable[[dict[str, Any]], None] | None = None,
+def run_sft(cfg: SFTConfig, *, progress: bool = True, on_log: Callable[[dict[str, Any]], None] | None = None,
             examples: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Train, save `<output_dir>/final`, register it; returns metrics and the version id.
 
@@ -21,7 +21,7 @@ def run_sft(cfg: TrainConfig, *, progress: bool = True, on_log: Callable[[dict[s
     cfg.validate()
     store = ExperienceStore(cfg.store, create=True)
     examples = check_examples(examples if examples is not None else configured_examples(cfg, store))
-    SFTConfig, SFTTrainer = import_trainers(cfg, "sft")
+    TRLConfig, SFTTrainer = import_trainers(cfg, "sft")
     from datasets import Dataset
 
     data_info = {"env": cfg.env_id, "data": f"{cfg.data_dir or 'packaged'}:{cfg.split}", "examples": len(examples),
@@ -33,7 +33,7 @@ def run_sft(cfg: TrainConfig, *, progress: bool = True, on_log: Callable[[dict[s
     if not rows:
         raise ValueError(f"max_length={cfg.max_length} truncates every example before its first assistant turn "
                          "(the system prompt with the tool list alone is ~200 tokens); raise max_length.")
-    args = SFTConfig(per_device_train_batch_size=cfg.batch_size, max_length=cfg.max_length, packing=False,
+    args = TRLConfig(per_device_train_batch_size=cfg.batch_size, max_length=cfg.max_length, packing=False,
                      save_strategy="steps", dataset_num_proc=None, **run.trainer_args(progress))
     trainer = SFTTrainer(model=run.model, args=args, train_dataset=Dataset.from_list(rows), processing_class=run.tok,
                          peft_config=run.peft_config, callbacks=run.callbacks)

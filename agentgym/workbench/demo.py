@@ -56,10 +56,10 @@ def _trained_version(st: ExperienceStore, ids: list[str], steps: int, seed: int,
     """A few SFT steps on the embedded dialogues, registered and played like any version."""
     from agentgym.domains.sgd.env import SGDEnv
     from agentgym.runner import run_episodes
-    from agentgym.train import TrainConfig, load_version, train
+    from agentgym.train import SFTConfig, load_version, train
 
     out = Path(tempfile.mkdtemp(prefix="agentgym-demo-"))
-    cfg = TrainConfig(method="sft", output_dir=str(out), store=str(st.path or st.url), max_steps=steps, batch_size=1, max_length=640,
+    cfg = SFTConfig(output_dir=str(out), store=str(st.path or st.url), max_steps=steps, batch_size=1, max_length=640,
                       max_dialogues=8, save_steps=steps, learning_rate=3e-4, version="sft-demo", seed=seed)
     train(cfg, progress=progress)
     agent = load_version(st, cfg.agent_name, "sft-demo", max_new_tokens=40)

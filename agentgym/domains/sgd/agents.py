@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentgym.domains.sgd.schema import related_slots
+from agentgym.types import StepInfo
 
 Key = tuple[str, str]
 
@@ -46,7 +47,7 @@ class ScriptedAgent:
         self.s = _State()
         self.tools: dict[Key, dict[str, Any]] = {}
 
-    def reset(self, observation: str, info: dict[str, Any]) -> None:
+    def reset(self, observation: str, info: StepInfo) -> None:
         self.s = _State()
         self.tools = {}
         self.writes: dict[Key, bool] = {}
@@ -213,7 +214,7 @@ class ScriptedAgent:
             return "Sorry, that could not be completed."
         return "Sorry, something went wrong on my side."
 
-    def act(self, observation: str, info: dict[str, Any]) -> Any:
+    def act(self, observation: str, info: StepInfo) -> Any:
         s = self.s
         results = info.get("tool_results") or []
         lead = ""
@@ -281,11 +282,11 @@ class NaiveAgent:
         self.slots: dict[str, str] = {}
         self.tools: set[str] = set()
 
-    def reset(self, observation: str, info: dict[str, Any]) -> None:
+    def reset(self, observation: str, info: StepInfo) -> None:
         self.called, self.slots = set(), {}
         self.tools = {t["function"]["name"] for t in info.get("tools", [])}
 
-    def act(self, observation: str, info: dict[str, Any]) -> Any:
+    def act(self, observation: str, info: StepInfo) -> Any:
         acts = info.get("user_acts", [])
         for a in acts:
             if a["act"] == "INFORM" and a["values"]:

@@ -45,7 +45,7 @@ from agentgym.domains.sgd.users import Persona, User, UserContext, UserTurn
 from agentgym.episode import DialogueEnv, check_task_ids, dumps, fresh_meta
 from agentgym.llm.client import LLM
 from agentgym.safeio import check_bool
-from agentgym.types import Message, tool_call
+from agentgym.types import Message, ToolCall
 
 
 def _check_arguments(*, max_results: Any, judge: Any, persona: Any, reward: Any, task_ids: Any,
@@ -299,7 +299,7 @@ class SGDEnv(DialogueEnv):
         results: list[ToolResult] = []
         new = self._run_calls(action, results)
         errors = [r.error for r in results if r.error]
-        return new, {"tool_calls": [{"name": r.tool, "arguments": r.arguments} for r in results],
+        return new, {"tool_calls": [ToolCall(r.tool, r.arguments).record() for r in results],
                      "tool_results": [dict(tool=r.tool, ok=r.ok, **r.content, **({"simulated": True} if r.simulated else {})) for r in results],
                      "error": "; ".join(errors) if errors else None}
 
@@ -353,8 +353,7 @@ class SGDEnv(DialogueEnv):
                 result = self.mocker.call(tool, call.arguments)
             results.append(result)
             self.calls.append(result)
-            args_text = dumps(result.arguments) if isinstance(result.arguments, dict) else "{}"
-            tool_calls.append(tool_call(call_id, result.tool, args_text))
+            tool_calls.append(ToolCall(result.tool, result.arguments, call_id).openai())
             out.append({"role": "tool", "tool_call_id": call_id, "name": result.tool, "content": dumps({"tool": result.tool, **result.content})})
         if parsed.text:
             self.agent_messages.append(parsed.text)

@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from agentgym.types import StepInfo
+
 
 class OracleAgent:
     """Plays the task's gold actions and says its `communicate_info`, then ends: the ceiling a
@@ -15,7 +17,7 @@ class OracleAgent:
     def __init__(self, ask_for_ids: bool = True) -> None:
         self.ask_for_ids = ask_for_ids
 
-    def reset(self, observation: str, info: dict[str, Any]) -> None:
+    def reset(self, observation: str, info: StepInfo) -> None:
         task = info["task"]
         crit = task.evaluation_criteria
         solo = observation.startswith("environment: ticket:")
@@ -33,7 +35,7 @@ class OracleAgent:
             self.plan.append(f"For your information: {text}.")
         self.plan.append("[finish]")
 
-    def act(self, observation: str, info: dict[str, Any]) -> Any:
+    def act(self, observation: str, info: StepInfo) -> Any:
         return self.plan.pop(0) if self.plan else "[finish]"
 
 
@@ -42,10 +44,10 @@ class NoopAgent:
 
     name = "tau2-noop"
 
-    def reset(self, observation: str, info: dict[str, Any]) -> None:
+    def reset(self, observation: str, info: StepInfo) -> None:
         self.said = False
 
-    def act(self, observation: str, info: dict[str, Any]) -> Any:
+    def act(self, observation: str, info: StepInfo) -> Any:
         if not self.said and not observation.startswith("environment: ticket:"):
             self.said = True
             return "Hello! I'm sorry, but I can't help with that. Have a great day."

@@ -36,9 +36,9 @@ from agentgym.actions import Action
 from agentgym.domains.tau2.data import check_domain, check_split, get_task, task_index
 from agentgym.domains.tau2.reward import breakdown_of, tau2_reward
 from agentgym.domains.tau2.world import Tau2World
-from agentgym.episode import DialogueEnv, check_task_ids, dumps, fresh_meta
+from agentgym.episode import DialogueEnv, check_task_ids, fresh_meta
 from agentgym.safeio import check_bool
-from agentgym.types import Message, tool_call
+from agentgym.types import Message, ToolCall
 
 GREETING = "Hi! How can I help you today?"  # tau2's orchestrator opens every conversation with it
 DONE_SCHEMA = {"type": "function", "function": {"name": "done", "description": "Call this function when you are done with the task.",
@@ -162,9 +162,10 @@ class Tau2Env(DialogueEnv):
 
     def _user_tool(self, name: str, arguments: dict[str, Any]) -> str:
         """A user tool call made by the simulated user (telecom): runs on the same DBs, recorded as tau2 does."""
-        from tau2.data_model.message import ToolCall, UserMessage
+        from tau2.data_model.message import ToolCall as Tau2ToolCall
+        from tau2.data_model.message import UserMessage
 
-        call = ToolCall(id=f"user_{len(self.trajectory)}_{len(self._pending_user_calls)}", name=name, arguments=arguments,
+        call = Tau2ToolCall(id=f"user_{len(self.trajectory)}_{len(self._pending_user_calls)}", name=name, arguments=arguments,
                         requestor="user")
         response = self.world.call(call)
         self._pending_user_calls = [*self._pending_user_calls,
@@ -173,9 +174,11 @@ class Tau2Env(DialogueEnv):
         return response.content
 
     def _to_tools(self, action: Action) -> tuple[list[Message], dict[str, Any]]:
-        from tau2.data_model.message import AssistantMessage, ToolCall, ToolMessage
+        from tau2.data_model.message import AssistantMessage, ToolMessage
+        from tau2.data_model.message import ToolCall as Tau2ToolCall
 
-        calls, out, records, results = [], [], [], []
+        calls, out, results = [], [], []
+        records: list[ToolCall] = []
         stop = False
         for i, c in enumerate(action.calls):
             call_id = c.id or f"call_{self.turns}_{i}"
@@ -185,18 +188,18 @@ class Tau2Env(DialogueEnv):
                 continue
             if args is None:
                 content = f"Error: the arguments of {c.name} must be a JSON object, got {type(c.arguments).__name__}"
-                calls.append(ToolCall(id=call_id, name=c.name, arguments={}, requestor="assistant"))
+                calls.append(Tau2ToolCall(id=call_id, name=c.name, arguments={}, requestor="assistant"))
                 response = None
             elif c.name not in self.tool_names:
                 content = f"Error: Tool '{c.name[:100]}' not found. Available tools: {', '.join(sorted(self.tool_names))}"
-                calls.append(ToolCall(id=call_id, name=c.name[:100], arguments=args, requestor="assistant"))
+                calls.append(Tau2ToolCall(id=call_id, name=c.name[:100], arguments=args, requestor="assistant"))
                 response = None
             else:
-                call = ToolCall(id=call_id, name=c.name, arguments=args, requestor="assistant")
+                call = Tau2ToolCall(id=call_id, name=c.name, arguments=args, requestor="assistant")
                 calls.append(call)
                 response = self.world.call(call)
                 content = response.content
-            records.append({"name": c.name[:100], "arguments": args if args is not None else {}})
+            records.append(ToolCall(c.name[:100], args if args is not None else {}, call_id))
             results.append({"tool": c.name[:100], "ok": not content.startswith("Error:"), "content": content})
             out.append((call_id, c.name[:100], content, response))
         if calls:
@@ -208,15 +211,14 @@ class Tau2Env(DialogueEnv):
             self.trajectory.append(tm)
             msgs.append({"role": "tool", "tool_call_id": call_id, "name": name, "content": content})
         self.history.append({"role": "assistant", "content": action.text or None,
-                             "tool_calls": [tool_call(cid, n, dumps(r["arguments"])) for (cid, n, _, _), r in zip(out, records, strict=True)]
-                             + ([tool_call("done", "done", "{}")] if stop else [])})
+                             "tool_calls": [r.openai() for r in records] + ([ToolCall("done", {}, "done").openai()] if stop else [])})
         self.history.extend(msgs)
         if stop:
             self._on_finish(action.text)
             msgs.append(self._env_message("the agent ended the conversation"))
             self.termination = "agent_stop"
         errors = [r["content"] for r in results if not r["ok"]]
-        return msgs, {"tool_calls": records, "tool_results": results, "error": "; ".join(errors)[:1000] if errors else None}
+        return msgs, {"tool_calls": [r.record() for r in records], "tool_results": results, "error": "; ".join(errors)[:1000] if errors else None}
 
     def _on_finish(self, text: str) -> None:
         from tau2.data_model.message import AssistantMessage

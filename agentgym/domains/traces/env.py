@@ -33,7 +33,7 @@ from agentgym.actions import Action
 from agentgym.domains.traces.importer import TraceTask, load_trace_tasks
 from agentgym.episode import DialogueEnv, check_task_ids, dumps, fresh_meta
 from agentgym.rubric import Criterion, Rubric
-from agentgym.types import Message, tool_call
+from agentgym.types import Message, ToolCall
 
 # (calls matched, calls recorded, extra calls) -> criteria; total = calls_matched - 0.1 x extra_calls, floored at 0
 RUBRIC = Rubric((
@@ -134,13 +134,13 @@ class TraceEnv(DialogueEnv):
                     seen = [dumps(x.arguments) for x in self.task.calls if x.name == name][:3]
                     content, ok = (f"Error: nothing was recorded for {name} with these arguments"
                                    + (f"; recorded: {', '.join(seen)}" if seen else "") + "."), False
-            calls.append({"id": cid, "name": name, "arguments": args if args is not None else {}})
+            calls.append(ToolCall(name, args if args is not None else {}, cid))
             results.append({"tool": name, "ok": ok, "content": content})
             msgs.append({"role": "tool", "tool_call_id": cid, "name": name, "content": content})
         self.history.append({"role": "assistant", "content": action.text or None,
-                             "tool_calls": [tool_call(c["id"], c["name"], dumps(c["arguments"])) for c in calls]})
+                             "tool_calls": [c.openai() for c in calls]})
         self.history.extend(msgs)
-        return msgs, {"tool_calls": calls, "tool_results": results, "simulated": simulated}
+        return msgs, {"tool_calls": [c.record() for c in calls], "tool_results": results, "simulated": simulated}
 
     def _score(self) -> dict[str, Any]:
         if self.task is None:
