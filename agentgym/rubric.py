@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 Combine = Literal["sum", "product"]
@@ -50,6 +50,8 @@ class Rubric:
     criteria: tuple[Criterion, ...]
     combine: Combine = "sum"
     low: float | None = None
+    _scorers: tuple[tuple[str, Callable[[Any], float | None]], ...] = field(init=False, repr=False, compare=False, default=())
+    _weighted: tuple[tuple[str, float], ...] = field(init=False, repr=False, compare=False, default=())
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "criteria", tuple(self.criteria))
@@ -60,6 +62,10 @@ class Rubric:
             raise ValueError(f"Criterion names must be unique and not 'total'; got {names}.")
         if self.combine not in ("sum", "product"):
             raise ValueError(f"combine must be 'sum' or 'product', got {self.combine!r}.")
+        # what score() and total() walk every step, prepared once (the SGD env scores after every step)
+        object.__setattr__(self, "_scorers", tuple((c.name, c.fn) for c in self.criteria if c.fn is not None))
+        object.__setattr__(self, "_weighted", tuple((c.name, float(c.weight)) for c in self.criteria
+                                                    if self.combine == "sum" or c.weight != 0))
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -93,20 +99,22 @@ class Rubric:
     def score(self, context: Any) -> dict[str, float | None]:
         """Every criterion that has a function, scored on `context`, and their `total`."""
         parts: dict[str, float | None] = {}
-        for c in self.criteria:
-            if c.fn is not None:
-                value = c.fn(context)
-                parts[c.name] = None if value is None else float(value)
+        for name, fn in self._scorers:
+            value = fn(context)
+            parts[name] = None if value is None else float(value)
         parts["total"] = self.total(parts)
         return parts
 
     def total(self, parts: Mapping[str, Any]) -> float:
         """The rubric's reward from criterion scores (missing or None scores are left out)."""
-        scored = [(c.weight, float(parts[c.name])) for c in self.criteria if parts.get(c.name) is not None]
-        if self.combine == "sum":
-            total = sum(w * v for w, v in scored)
-        else:
-            total = math.prod(v for w, v in scored if w != 0)
+        total = 0.0 if self.combine == "sum" else 1.0
+        for name, weight in self._weighted:
+            value = parts.get(name)
+            if value is not None:
+                if self.combine == "sum":
+                    total += weight * float(value)
+                else:
+                    total *= float(value)
         return total if self.low is None else max(self.low, total)
 
     def table(self) -> list[dict[str, Any]]:
