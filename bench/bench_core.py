@@ -42,16 +42,21 @@ def timed(fn, reps: int) -> tuple[float, float, float]:
     return median_ci(out)
 
 
-def sgd(reps: int) -> dict[str, tuple[float, float, float]]:
-    env = gym.make("agentgym/SGD-v0", split="dev")
-    ids = list(env.unwrapped.task_ids)
+def resetter(env, ids: list[str]):
+    """A call that resets `env` to its next task (task i under seed i)."""
     k = {"i": 0}
 
     def reset():
         env.reset(seed=k["i"], options={"task_id": ids[k["i"] % len(ids)]})
         k["i"] += 1
 
-    out = {"SGD reset": timed(reset, reps)}
+    return reset
+
+
+def sgd(reps: int) -> dict[str, tuple[float, float, float]]:
+    env = gym.make("agentgym/SGD-v0", split="dev")
+    ids = list(env.unwrapped.task_ids)
+    out = {"SGD reset": timed(resetter(env, ids), reps)}
     for label, action in (("SGD step, message", "Sure, which city and date would you like?"),
                           ("SGD step, tool call", '{"name": "FindRestaurants", "arguments": {"city": "San Jose", "cuisine": "Italian"}}')):
         steps = []
@@ -72,13 +77,7 @@ def tau2(reps: int) -> dict[str, tuple[float, float, float]]:
         print(f"tau2: skipped ({type(e).__name__}: {e})")
         return {}
     ids = list(env.unwrapped.task_ids)
-    k = {"i": 0}
-
-    def reset():
-        env.reset(seed=k["i"], options={"task_id": ids[k["i"] % len(ids)]})
-        k["i"] += 1
-
-    out = {"tau2 airline reset": timed(reset, reps)}
+    out = {"tau2 airline reset": timed(resetter(env, ids), reps)}
     steps = []
     for i in range(reps):
         if i % 6 == 0:
