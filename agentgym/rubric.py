@@ -109,12 +109,9 @@ class Rubric:
         """The rubric's reward from criterion scores (missing or None scores are left out)."""
         total = 0.0 if self.combine == "sum" else 1.0
         for name, weight in self._weighted:
-            value = parts.get(name)
-            if value is not None:
-                if self.combine == "sum":
-                    total += weight * float(value)
-                else:
-                    total *= float(value)
+            if (value := parts.get(name)) is None:
+                continue
+            total = total + weight * float(value) if self.combine == "sum" else total * float(value)
         return total if self.low is None else max(self.low, total)
 
     def table(self) -> list[dict[str, Any]]:

@@ -111,7 +111,7 @@ def run_episodes(
     """
     if not keep_steps and out is None:
         raise ValueError("keep_steps=False drops each trajectory once written, so it needs out= (a .jsonl path).")
-    tasks = list(task_ids) if task_ids is not None else list(_task_ids(env))
+    tasks = list(task_ids) if task_ids is not None else _task_ids(env)
     n = episodes if episodes is not None else len(tasks)
     if n < 1:
         raise ValueError(f"episodes must be at least 1, got {n}.")

@@ -106,11 +106,11 @@ class RecordEpisodes(gym.Wrapper):
         reward = float(raw_reward)
         if not self._open:
             return obs, reward, terminated, truncated, info
-        self._total += float(reward)
+        self._total += reward
         self._step(
             self._idx, action=action, action_format=info.get("action_format"),
             tool_calls=info.get("tool_calls") or None, observation=obs, tool_results=info.get("tool_results") or None,
-            user_acts=info.get("user_acts") or None, reward=float(reward), reward_breakdown=info.get("reward_breakdown"),
+            user_acts=info.get("user_acts") or None, reward=reward, reward_breakdown=info.get("reward_breakdown"),
             judge_verdict=info.get("judge_verdict"), error=info.get("error"),
             context={"user_fallback": info["user_fallback"]} if info.get("user_fallback") else None)
         verdict = info.get("judge_verdict")

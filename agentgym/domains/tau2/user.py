@@ -10,10 +10,11 @@ conversation (`###STOP###`) when the agent wraps up or the conversation stops mo
 """
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
+
+from agentgym.types import ToolCall
 
 STOP, TRANSFER, OUT_OF_SCOPE = "###STOP###", "###TRANSFER###", "###OUT-OF-SCOPE###"
 _STOPS = (STOP, TRANSFER, OUT_OF_SCOPE)
@@ -172,8 +173,7 @@ class LLMTau2User:
                 break
             # telecom's dual control: the user acts on its phone; tau2 records the call and its result
             self.messages.append({"role": "assistant", "content": None, "tool_calls": [
-                {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": json.dumps(c["arguments"])}}
-                for c in result.tool_calls]})
+                ToolCall(c["name"], c["arguments"], c["id"]).openai() for c in result.tool_calls]})
             for c in result.tool_calls:
                 output = self.call_tool(c["name"], c["arguments"])
                 made.append({"name": c["name"], "arguments": c["arguments"]})
