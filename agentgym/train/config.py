@@ -308,7 +308,8 @@ def _unknown_keys(unknown: set[Any], target: type[TrainConfig], where: str) -> s
     elsewhere = {k: m for k in names for m, c in METHODS.items() if c is not target and k in c.__dataclass_fields__}
     if elsewhere:
         return (f"{', '.join(f'{k!r} is a {m.upper()} setting' for k, m in elsewhere.items())}{where}, and this config is "
-                f"method {target.method!r} ({target.__name__}); drop it or set method: {next(iter(elsewhere.values()))}.")
+                f"method {target.method!r} ({target.__name__}); drop it or set method: {next(iter(elsewhere.values()))} "
+                f"(on the command line: `agentgym train {next(iter(elsewhere.values()))}`).")
     return (f"Unknown config key(s) {names}{where}; known: {', '.join(target.__dataclass_fields__)} "
             f"(`{target.__name__}.help()` says what each does).")
 
