@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -32,6 +33,30 @@ def _run(args: argparse.Namespace) -> int:
     table = summarize(episodes)
     with pd.option_context("display.float_format", "{:.3f}".format, "display.width", 120):
         print(table.to_string())
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    register_envs()
+    settings = {k: v for k, v in {"split": args.split, "data_dir": args.data_dir, "max_turns": args.max_turns,
+                                  "user": args.user, "tasks": args.tasks}.items() if v is not None}
+    domain_of(args.env).env_kwargs(args.env, **settings)  # a setting the env does not take is refused before binding
+    if args.write_package:
+        from agentgym.interop.openenv_package import write_package
+
+        path = write_package(args.env, args.write_package, settings, port=args.port)
+        print(f"agentgym: wrote {path} (+ server/app.py{', oracle.py' if (path.parent / 'oracle.py').exists() else ''}); "
+              f"check it with: openenv validate {path.parent} --level static --skip-build", file=sys.stderr)
+        return 0
+    from agentgym.interop.openenv_server import check_exposure, route_name, serve
+
+    token = args.token or os.environ.get("AGENTGYM_SERVE_TOKEN") or None
+    check_exposure(args.host, token)
+    print(f"agentgym: serving {args.env} on ws://{args.host}:{args.port} (OpenEnv; task API under /{route_name(args.env)}/; "
+          f"{args.workers} process(es), up to {args.max_sessions} sessions each, idle sessions closed after "
+          f"{args.idle_timeout:g} s{', token required' if token else ''}). Ctrl-C stops.", file=sys.stderr, flush=True)
+    serve(args.env, settings, host=args.host, port=args.port, max_sessions=args.max_sessions, idle_timeout=args.idle_timeout,
+          token=token, workers=args.workers, info=args.info)
     return 0
 
 
@@ -437,6 +462,27 @@ def build_parser() -> argparse.ArgumentParser:
     it.add_argument("--out", required=True, help="trace task file to write (JSONL)")
     it.set_defaults(func=_import_traces)
 
+    sv = sub.add_parser("serve", help="serve an env over the network with OpenEnv's contract (WebSocket sessions, task API)",
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    sv.add_argument("--env", required=True, choices=sorted(ENV_IDS), help="gymnasium id to serve")
+    _add_data_args(sv, any_env=True)
+    sv.add_argument("--user", default=None, choices=_user_names(), help="simulated user of the env's domain (default: the env's)")
+    sv.add_argument("--tasks", default=None, help="a task file (JSONL) to serve instead of the split's tasks")
+    sv.add_argument("--max-turns", type=int, default=None, help="episode turn limit (default: the env's)")
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind; anything but loopback needs --token")
+    sv.add_argument("--port", type=int, default=8000, help="port to bind")
+    sv.add_argument("--token", default=None, help="clients must send 'Authorization: Bearer TOKEN' "
+                    "(or set AGENTGYM_SERVE_TOKEN)")
+    sv.add_argument("--workers", type=int, default=1, help="server processes behind the one address (sessions spread over them)")
+    sv.add_argument("--max-sessions", type=int, default=64, help="concurrent sessions per process; more are refused")
+    sv.add_argument("--idle-timeout", type=float, default=300.0, help="seconds before an idle session is closed")
+    sv.add_argument("--info", choices=["compact", "full"], default="compact",
+                    help="step info on the wire: compact leaves out what repeats each step (messages, tools, policy)")
+    sv.add_argument("--write-package", metavar="DIR", default=None,
+                    help="write an OpenEnv package (openenv.yaml with its validation block, server/app.py, oracle.py) "
+                    "for this env and settings into DIR, and exit")
+    sv.set_defaults(func=_serve)
+
     vs = sub.add_parser("versions", help="agent versions in a store with their evaluation scores")
     vs.add_argument("--store", default="agentgym-store")
     vs.set_defaults(func=_versions)
@@ -456,6 +502,7 @@ KEPT = {
     "eval-judge": "nothing was written; judge answers so far are cached, so a rerun is faster",
     "optimize-user": "nothing was written to {out}; LLM answers so far are cached, so a rerun is faster",
     "versions": "nothing was changed",
+    "serve": "the server stopped; sessions were closed (nothing is stored)",
 }
 
 
@@ -475,6 +522,12 @@ def _interrupted(args: argparse.Namespace) -> str:
     return KEPT.get(args.command, "nothing was kept").format(**{k: v if v is not None else "-" for k, v in fields.items()})
 
 
+# the optional extra that installs a missing top-level module
+EXTRA_OF = {"openenv": "serve", "uvicorn": "serve", "fastapi": "serve", "skyrl_gym": "skyrl", "torch": "train",
+            "transformers": "train", "trl": "train", "peft": "train", "datasets": "train", "litellm": "llm",
+            "llama_cpp": "llm", "dspy": "llm", "ray": "ray", "tau2": "tau2"}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -484,8 +537,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"agentgym: interrupted: {_interrupted(args)}.", file=sys.stderr)
         return 130
     except ImportError as e:  # an optional extra is not installed
-        print(f"agentgym: error: {e}. Install the extra that provides it: pip install 'agentgym-workbench[train]' "
-              "(training, the hf agent) or '.[llm]' (LLM users and judges).", file=sys.stderr)
+        extra = EXTRA_OF.get((e.name or "").split(".")[0])
+        hint = (f"pip install 'agentgym-workbench[{extra}]'" if extra else
+                "pip install 'agentgym-workbench[train]' (training, the hf agent) or 'agentgym-workbench[llm]' (LLM users "
+                "and judges)")
+        print(f"agentgym: error: {e}. Install the extra that provides it: {hint}.", file=sys.stderr)
         return 2
     except (OSError, KeyError, ValueError, TypeError, StoreError, gym.error.Error, RecursionError) as e:
         message = e.args[0] if isinstance(e, KeyError) and e.args else e

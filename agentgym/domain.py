@@ -62,6 +62,8 @@ class Domain:
     users: Mapping[str, str] = field(default_factory=dict)  # user name -> "module:Class" (each has from_env)
     default_user: str | None = None
     agents: tuple[str, ...] = ()  # registry agent names written for this domain (generic agents play every domain)
+    oracle: str | None = None  # the registry agent that reaches the rubric's top on every task it can (OpenEnv's oracle)
+    floor: str = "noop"  # the registry agent that does nothing useful (OpenEnv's floor)
     splits: tuple[str, ...] = ()
     demonstrations: str | None = None  # "module:function": function(data_dir=, split=, max_dialogues=) -> SFT examples
     rubric: Any = None  # the env's reward: an agentgym.rubric.Rubric or "module:RUBRIC"

@@ -134,6 +134,11 @@ class DialogueEnv(gym.Env[str, str]):
         self._new_ledger()  # the episode's LLM calls; each reset starts a new one
 
     # ---- hooks a domain implements ------------------------------------------------------
+    def split_names(self) -> list[str]:
+        """The task splits this env's data offers (each a valid `split=`); [] when its tasks are one fixed set
+        (a task file, a trace file). Servers and adapters list tasks per split with it."""
+        return []
+
     def _start(self, options: dict[str, Any]) -> tuple[list[Message], dict[str, Any]]:
         """Pick the task (options["task_id"] or seeded random), reset the domain; append the opening
         messages to `history` and return them, with extra info."""

@@ -80,6 +80,16 @@ class Rubric:
         """The criteria with weight 0: logged, not rewarded."""
         return tuple(c.name for c in self.criteria if c.weight == 0)
 
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The lowest and highest total, for criteria scored in [0, 1] (a count with a negative weight is bounded by
+        `low`): a product lies in [0, 1]; a sum from its negative weights (or `low`) to its positive ones."""
+        if self.combine == "product":
+            return (0.0, 1.0)
+        high = sum(w for _, w in self._weighted if w > 0)
+        low = sum(w for _, w in self._weighted if w < 0)
+        return (low if self.low is None else max(self.low, low), high)
+
     def check_names(self, names: Iterable[str], what: str, *, extra: Iterable[str] = ()) -> None:
         """Refuse names that are not criteria of this rubric (or `extra`), naming the ones that are."""
         known = (*self.names, *extra)

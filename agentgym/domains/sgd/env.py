@@ -107,6 +107,7 @@ class SGDEnv(DialogueEnv):
                          data_dir=data_dir)
         super().__init__(max_turns=max_turns, render_mode=render_mode, include_history=include_history)
         self.corpus = corpus if corpus is not None else load_sgd(data_dir, split)
+        self.split = split if corpus is None else getattr(corpus, "split", split)
         pool = self._task_pool(tasks, families)
         self._by_id = {t.task_id: t for t in pool} if pool is not None else None
         ids = [task_id] if task_id is not None else task_ids
@@ -156,6 +157,12 @@ class SGDEnv(DialogueEnv):
         self.task: Task | None = None
         self.breakdown: dict[str, float] = {}
         self._clear_episode()
+
+    def split_names(self) -> list[str]:
+        if self._by_id is not None:  # a task file: its tasks are the set
+            return []
+        root = self.corpus.path.parent if self.corpus.path is not None else None
+        return sorted(p.name for p in root.iterdir() if p.is_dir() and (p / "schema.json").exists()) if root else []
 
     @property
     def task_ids(self) -> list[str]:

@@ -19,6 +19,10 @@ class OracleAgent:
 
     def reset(self, observation: str, info: StepInfo) -> None:
         task = info["task"]
+        if isinstance(task, dict):  # the task as JSON (over the network: agentgym serve)
+            from tau2.data_model.tasks import Task
+
+            task = Task.model_validate(task)
         crit = task.evaluation_criteria
         solo = observation.startswith("environment: ticket:")
         self.plan: list[Any] = []

@@ -20,6 +20,8 @@ DOMAIN = Domain(
     users={"offline": "agentgym.domains.tau2.user:OfflineTau2User", "llm": "agentgym.domains.tau2.user:LLMTau2User"},
     default_user="offline",
     agents=("tau2-oracle", "tau2-noop"),
+    oracle="tau2-oracle",
+    floor="tau2-noop",
     # splits differ per tau2 domain (airline: base/train/test; telecom adds small/full; mock: base), so the env checks
     # them against tau2's own split_tasks.json (agentgym.domains.tau2.data.splits) and names the ones that exist
 )

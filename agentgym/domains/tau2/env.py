@@ -114,6 +114,11 @@ class Tau2Env(DialogueEnv):
     def _llm_parts(self) -> list[Any]:
         return [p for p in (getattr(self, "user", None),) if p is not None]  # (none yet while constructing)
 
+    def split_names(self) -> list[str]:
+        from agentgym.domains.tau2.data import splits
+
+        return list(splits(self.domain))
+
     def _start(self, options: dict[str, Any]) -> tuple[list[Message], dict[str, Any]]:
         from tau2.data_model.message import AssistantMessage
 
