@@ -12,8 +12,10 @@ LLAMA := $(VENV)/.llama-$(LLAMA_CK)
 NOTEBOOKS := $(VENV)/.notebooks-$(CK)
 TAU2 := $(VENV)/.tau2-$(CK)
 FULL := $(VENV)/.test-$(CK)
+VF := .venv-verifiers
+VF_STAMP := $(VF)/.vf-$(CK)
 
-.PHONY: setup llm tau2 notebooks-setup browser run test test-fast lint lab app bench bench-compare bench-train bench-grpo sample clean
+.PHONY: setup llm tau2 notebooks-setup verifiers browser run test test-fast lint lab app bench bench-compare bench-train bench-grpo sample clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -40,7 +42,14 @@ $(FULL): $(NOTEBOOKS) $(TAU2)  ## + pytest, Playwright, PostgreSQL driver, ruff
 	$(PIP) -e ".[test]"
 	touch $@
 
+$(VF_STAMP): pyproject.toml  ## verifiers 0.4 beside agentgym, in a venv of its own (its mcp==2.0.0 pin refuses OpenEnv's)
+	$(PY) -m venv $(VF)
+	$(VF)/bin/python -m pip install -q --upgrade pip
+	$(VF)/bin/python -m pip install -q -e ".[verifiers]"
+	touch $@
+
 setup: $(CORE)
+verifiers: $(VF_STAMP)
 llm: $(LLAMA)
 tau2: $(TAU2)
 notebooks-setup: $(NOTEBOOKS)
@@ -52,14 +61,14 @@ browser:  ## Debian's Chromium for the end-to-end widget tests (Playwright drive
 run: $(CORE)  ## play the scripted and naive agents on every dev task of the embedded sample
 	$(BIN)/agentgym run --agent scripted naive --out runs
 
-test: $(FULL) browser lint  ## everything (CI)
+test: $(FULL) $(VF_STAMP) browser lint  ## everything (CI)
 	$(BIN)/python -m pytest tests
 
 test-fast: $(FULL)  ## the inner loop (under a minute): all but training, browsers, notebooks, local-LLM generation
 	AGENTGYM_CACHE=$${AGENTGYM_CACHE:-$(CURDIR)/.cache/test} AGENTGYM_FUZZ_EXAMPLES=500 $(BIN)/python -m pytest tests -m "not slow" -n auto
 
 lint: $(FULL)
-	$(BIN)/ruff check agentgym tests bench scripts notebooks
+	$(BIN)/ruff check agentgym agentgym_tasks tests bench scripts notebooks
 	$(BIN)/mypy
 
 lab: $(NOTEBOOKS)  ## JupyterLab on http://127.0.0.1:8888 with notebooks/
@@ -86,4 +95,4 @@ sample:  ## rebuild data/sgd from the full SGD corpus
 	$(PY) scripts/make_sgd_sample.py ../shared/data/sgd data/sgd
 
 clean:
-	rm -rf $(VENV) runs .pytest_cache .hypothesis .ruff_cache
+	rm -rf $(VENV) $(VF) runs .pytest_cache .hypothesis .ruff_cache
