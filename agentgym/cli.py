@@ -54,7 +54,7 @@ def _serve(args: argparse.Namespace) -> int:
     check_exposure(args.host, token)
     print(f"agentgym: serving {args.env} on ws://{args.host}:{args.port} (OpenEnv; task API under /{route_name(args.env)}/; "
           f"{args.workers} process(es), up to {args.max_sessions} sessions each, idle sessions closed after "
-          f"{args.idle_timeout:g} s{', token required' if token else ''}). Ctrl-C stops.", file=sys.stderr, flush=True)
+          f"{args.idle_timeout:g} s{', token required' if token else ''}). Ctrl-C stops.", flush=True)
     serve(args.env, settings, host=args.host, port=args.port, max_sessions=args.max_sessions, idle_timeout=args.idle_timeout,
           token=token, workers=args.workers, info=args.info)
     return 0

@@ -489,6 +489,7 @@ SUBCOMMANDS = {
     "scenarios": (["scenarios", "--out", "s.jsonl", "--quiet"], "agentgym.domains.sgd.scenarios.generate_scenarios"),
     "import-traces": (["import-traces", "t.jsonl", "--out", "o.jsonl"], "agentgym.domains.traces.import_traces"),
     "versions": (["versions"], "agentgym.store.ExperienceStore"),
+    "serve": (["serve", "--env", "agentgym/SGD-v0"], "agentgym.interop.openenv_server.serve"),
 }
 
 
@@ -652,6 +653,7 @@ BAD_INPUT = {
     "scenarios": ["scenarios", "--n", "0", "--out", "s.jsonl", "--quiet"],
     "import-traces": ["import-traces", "/nonexistent.jsonl", "--out", "o.jsonl"],
     "versions": ["versions", "--store", "/nonexistent/store"],
+    "serve": ["serve", "--env", "agentgym/SGD-v0", "--host", "0.0.0.0"],  # reachable from outside, no token
 }
 
 

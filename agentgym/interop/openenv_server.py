@@ -22,6 +22,7 @@ import functools
 import hmac
 import json
 import os
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -89,6 +90,11 @@ def route_name(env_id: str) -> str:
 
 
 _TASKS: dict[tuple[str, str, str | None], list[str]] = {}  # (env_id, settings, split) -> task ids, per process
+# idle gym envs, per (env_id, settings, split): building one costs ~0.5 s (tau2's domain, SGD's corpus index), so a
+# closed session's env serves the next session (and the task API's per-request instances) after its reset
+_POOL: dict[tuple[str, str, str | None], list[Any]] = {}
+_POOL_LOCK = threading.Lock()
+POOL_SIZE = 16
 _SPLITS: dict[tuple[str, str], list[str]] = {}
 
 
@@ -114,10 +120,15 @@ class ServedEnv(Environment[TextAction, DialogueObservation, DialogueState]):
     # ---- the gym envs ------------------------------------------------------------------------------
     def _gym(self, split: str | None) -> Any:
         if split not in self._envs:
-            settings = dict(self.settings)
-            if split is not None:
-                settings["split"] = split
-            self._envs[split] = self.domain.make_env(self.env_id, **settings)
+            with _POOL_LOCK:
+                idle = _POOL.get((self.env_id, self._key, split))
+                env = idle.pop() if idle else None
+            if env is None:
+                settings = dict(self.settings)
+                if split is not None:
+                    settings["split"] = split
+                env = self.domain.make_env(self.env_id, **settings)
+            self._envs[split] = env
         return self._envs[split]
 
     def _served_split(self) -> str | None:
@@ -213,7 +224,14 @@ class ServedEnv(Environment[TextAction, DialogueObservation, DialogueState]):
                                    version="0", author="agentgym")
 
     def close(self) -> None:
-        for env in self._envs.values():
+        """Hand the session's gym envs back to the process's pool (a reset starts every episode afresh, and no
+        session steps an env it has not reset), closing those the pool has no room for."""
+        for split, env in self._envs.items():
+            with _POOL_LOCK:
+                idle = _POOL.setdefault((self.env_id, self._key, split), [])
+                if len(idle) < POOL_SIZE:
+                    idle.append(env)
+                    continue
             env.close()
         self._envs.clear()
         self._env = None
