@@ -25,7 +25,7 @@ import gymnasium as gym
 
 import agentgym  # noqa: F401
 from agentgym.agents.make import make_agent
-from agentgym.interop.openenv_server import AgentgymClient, TextAction, play_served
+from agentgym.interop.openenv_server import AgentgymClient, TextAction, play_served, wait_ready
 
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_core import median_ci  # noqa: E402
@@ -37,22 +37,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_health(url: str, proc: subprocess.Popen) -> None:
-    import requests
-
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited {proc.returncode}")
-        try:
-            if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.3)
-    raise SystemExit("server did not start")
 
 
 ECHO = '''
@@ -84,8 +68,19 @@ def start(args: list[str]) -> tuple[str, subprocess.Popen]:
     proc = subprocess.Popen(args + ["--port", str(port)] if args[0] != sys.executable else args + [str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    wait_health(url, proc)
+    wait_ready(url, proc=proc)
     return url, proc
+
+
+def in_threads(worker, n: int) -> float:
+    """Run `worker` in `n` threads at once; the wall seconds until all are done."""
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    t = time.perf_counter()
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    return time.perf_counter() - t
 
 
 def warm_up(url: str, workers: int) -> None:
@@ -129,13 +124,7 @@ def run_sessions(url: str, plays: list[tuple[str, int]], agent_name: str, sessio
                 with lock:
                     episodes.append(ep)
 
-    threads = [threading.Thread(target=worker) for _ in range(sessions)]
-    t = time.perf_counter()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    return time.perf_counter() - t, latencies, episodes
+    return in_threads(worker, sessions), latencies, episodes
 
 
 def echo_floor(url: str, sessions: int, episodes: int) -> tuple[float, list[float], int]:
@@ -157,13 +146,7 @@ def echo_floor(url: str, sessions: int, episodes: int) -> tuple[float, list[floa
                     with lock:
                         latencies.append(time.perf_counter() - t)
 
-    threads = [threading.Thread(target=worker) for _ in range(sessions)]
-    t = time.perf_counter()
-    for th in threads:
-        th.start()
-    for th in threads:
-        th.join()
-    return time.perf_counter() - t, latencies, len(latencies)
+    return in_threads(worker, sessions), latencies, len(latencies)
 
 
 def main() -> None:

@@ -26,6 +26,7 @@ from agentgym.interop.openenv_server import (  # noqa: E402
     TextAction,
     action_text,
     play_served,
+    wait_ready,
 )
 
 BIN = Path(sys.executable).parent
@@ -42,26 +43,16 @@ def _free_port() -> int:
 @contextmanager
 def served(*args: str, token: str | None = None):
     """`agentgym serve ARGS` as a real process on a free loopback port; yields its base URL."""
-    import requests
-
     port = _free_port()
     env = dict(os.environ, AGENTGYM_SERVE_TOKEN=token or "")
     proc = subprocess.Popen([str(BIN / "agentgym"), "serve", *args, "--port", str(port)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"agentgym serve exited {proc.returncode}: {proc.stdout.read()}")
-            try:
-                if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("agentgym serve did not answer /health within 180 s")
-            time.sleep(0.3)
+        try:
+            wait_ready(url, proc=proc)
+        except RuntimeError as e:
+            raise AssertionError(f"{e}: {proc.stdout.read()}") from e
         yield url
     finally:
         proc.terminate()

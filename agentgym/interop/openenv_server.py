@@ -358,6 +358,27 @@ def app_from_environment() -> Any:
                      token=spec["token"], info=spec["info"])
 
 
+def wait_ready(url: str, *, proc: Any = None, timeout: float = 180.0) -> None:
+    """Wait until the server at `url` answers `GET /health` (`proc`, its process if you started it, must not exit
+    meanwhile). Raises RuntimeError with the process's exit status, or TimeoutError."""
+    import time
+
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while True:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the server process exited ({proc.returncode}) before answering {url}/health")
+        try:
+            if requests.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer /health within {timeout:g} s")
+        time.sleep(0.3)
+
+
 def check_exposure(host: str, token: str | None) -> None:
     """Refuse to bind an address other machines reach without a token."""
     if host not in LOOPBACK and not token:
@@ -386,4 +407,4 @@ def serve(env_id: str, settings: Mapping[str, Any] | None = None, *, host: str =
 
 
 __all__ = ["AgentgymClient", "DialogueObservation", "DialogueState", "ServedEnv", "TextAction", "action_text", "build_app",
-           "play_served", "serve"]
+           "play_served", "serve", "wait_ready"]
