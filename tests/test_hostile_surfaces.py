@@ -530,8 +530,11 @@ def test_ctrl_c_in_any_subcommand_is_one_line_and_exit_130(name, monkeypatch, ca
 @pytest.mark.parametrize("argv", [["run", "--agent", "scripted", "naive", "--episodes", "100000", "--out", "runs"],
                                   ["compare", "scripted", "naive", "--tasks", "100", "--trials", "50", "--workers", "2"]])
 def test_a_real_sigint_keeps_what_finished_and_says_so(tmp_path, argv):
+    # SIGINT back to its default in the child: a test run started in the background (`make test &`) inherits it
+    # ignored, and Python then installs no KeyboardInterrupt handler
     proc = subprocess.Popen([sys.executable, "-m", "agentgym.cli", *argv, "--quiet"], cwd=tmp_path, stderr=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(12 if argv[0] == "compare" else 8)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
