@@ -52,11 +52,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     token = args.token or os.environ.get("AGENTGYM_SERVE_TOKEN") or None
     check_exposure(args.host, token)
-    print(f"agentgym: serving {args.env} on ws://{args.host}:{args.port} (OpenEnv; task API under /{route_name(args.env)}/; "
-          f"{args.workers} process(es), up to {args.max_sessions} sessions each, idle sessions closed after "
-          f"{args.idle_timeout:g} s{', token required' if token else ''}). Ctrl-C stops.", flush=True)
+    announce = (f"agentgym: serving {args.env} on ws://{args.host}:{args.port} (OpenEnv; task API under "
+                f"/{route_name(args.env)}/; {args.workers} process(es), up to {args.max_sessions} sessions each, idle "
+                f"sessions closed after {args.idle_timeout:g} s{', token required' if token else ''}). Ctrl-C stops.")
     serve(args.env, settings, host=args.host, port=args.port, max_sessions=args.max_sessions, idle_timeout=args.idle_timeout,
-          token=token, workers=args.workers, info=args.info)
+          token=token, workers=args.workers, info=args.info, announce=announce)
     return 0
 
 

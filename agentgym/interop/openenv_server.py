@@ -388,8 +388,8 @@ def check_exposure(host: str, token: str | None) -> None:
 
 def serve(env_id: str, settings: Mapping[str, Any] | None = None, *, host: str = "127.0.0.1", port: int = 8000,
           max_sessions: int = 64, idle_timeout: float | None = 300.0, token: str | None = None, workers: int = 1,
-          info: str = "compact", log_level: str = "warning") -> None:
-    """Serve until interrupted. `workers` > 1 runs that many processes behind the one address (each WebSocket
+          info: str = "compact", log_level: str = "warning", announce: str | None = None) -> None:
+    """Serve until interrupted (`announce`: a line printed once every argument is checked and the app is built). `workers` > 1 runs that many processes behind the one address (each WebSocket
     session lives in the process that accepted it; the task API is answered by any)."""
     import uvicorn
 
@@ -398,6 +398,8 @@ def serve(env_id: str, settings: Mapping[str, Any] | None = None, *, host: str =
         raise ValueError(f"workers must be a whole number of at least 1, got {workers!r}.")
     app = build_app(env_id, settings, max_sessions=max_sessions, idle_timeout=idle_timeout, token=token, info=info)
     common: dict[str, Any] = {"host": host, "port": port, "ws_max_size": MAX_MESSAGE, "log_level": log_level}
+    if announce:
+        print(announce, flush=True)
     if workers == 1:
         uvicorn.run(app, **common)
         return
