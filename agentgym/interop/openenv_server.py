@@ -35,11 +35,11 @@ from openenv.core.env_server.types import Action, ConcurrencyConfig, Environment
 from pydantic import Field
 
 from agentgym.domain import domain_of
+from agentgym.interop import KEPT_FROM_RESET, compact_info
 
 MAX_TEXT = 65_536  # characters of one action
 MAX_MESSAGE = 1 << 20  # bytes of one WebSocket message (uvicorn closes the connection beyond it)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-REPEATED = ("messages", "history", "tools", "tool_meta", "policy")  # info parts a step repeats (sent once, at reset)
 SPEC_VAR = "AGENTGYM_SERVE_SPEC"  # how `serve(workers=N)` hands the spec to each worker process
 
 
@@ -211,7 +211,7 @@ class ServedEnv(Environment[TextAction, DialogueObservation, DialogueState]):
             raise RuntimeError("No episode is running in this session: send reset first.")
         text, reward, terminated, truncated, info = self._env.step(action.text)
         self._state.step_count += 1
-        out = dict(info) if self.info_mode == "full" else {k: v for k, v in info.items() if k not in REPEATED}
+        out = dict(info) if self.info_mode == "full" else compact_info(info)
         return DialogueObservation(text=text, task_id=info.get("task_id"), info=json_safe(out), done=bool(terminated or truncated),
                                    reward=float(reward), metadata={"terminated": bool(terminated), "truncated": bool(truncated)})
 
@@ -274,9 +274,6 @@ class AgentgymClient(EnvClient[TextAction, DialogueObservation, DialogueState]):
     def tasks(self, split: str) -> list[dict[str, Any]]:
         """Every task of `split`: id, index, split (reset with task_id=id, or split= and index=)."""
         return list(self._task_api("POST", "tasks", {"split": split})["tasks"])
-
-
-KEPT_FROM_RESET = ("tools", "tool_meta", "policy", "task")  # what a compact step leaves out that agents read
 
 
 def play_served(env: Any, agent: Any, *, seed: int | None = None, task_id: str | None = None, split: str | None = None,

@@ -21,10 +21,10 @@ from typing import Any
 from skyrl_gym.envs.base_text_env import BaseTextEnv, BaseTextEnvStepOutput
 
 from agentgym.domain import domain_of
+from agentgym.interop import compact_info, episode_starts
 from agentgym.prompt import initial_messages, observation_messages
 
 ENV_CLASS = "agentgym"
-REPEATED = ("messages", "history", "tools", "tool_meta", "policy")
 
 
 def _extras(extras: Mapping[str, Any]) -> tuple[str, dict[str, Any], str | None, int | None]:
@@ -64,7 +64,7 @@ class AgentgymTextEnv(BaseTextEnv):
         self.info = dict(info)
         self.total += float(reward)
         done = bool(terminated or truncated)
-        meta = {k: v for k, v in info.items() if k not in REPEATED}
+        meta = compact_info(info)
         return BaseTextEnvStepOutput(observations=[] if done else observation_messages(observation), reward=float(reward),
                                      done=done, metadata=meta, postprocessed_action=None)
 
@@ -92,18 +92,9 @@ def skyrl_dataset(env_id: str, *, seeds: Iterable[int] = range(1), task_ids: Ite
     """SkyRL dataset rows, one per (task, seed): `prompt` (the conversation `init` starts from), `env_class`, and
     the extras the env reads (`env_id`, `settings`, `task_id`, `seed`). Without task_ids, every task of the env."""
     settings = dict(settings or {})
-    env = domain_of(env_id).make_env(env_id, **settings)
-    try:
-        ids = [str(t) for t in (task_ids if task_ids is not None else env.unwrapped.task_ids)]
-        rows = []
-        for task in ids:
-            for seed in seeds:
-                observation, info = env.reset(seed=seed, options={"task_id": task})
-                rows.append({"prompt": initial_messages(observation, info), "env_class": env_class, "env_id": env_id,
-                             "settings": settings, "task_id": task, "seed": seed})
-        return rows
-    finally:
-        env.close()
+    return [{"prompt": initial_messages(observation, info), "env_class": env_class, "env_id": env_id,
+             "settings": settings, "task_id": task, "seed": seed}
+            for task, seed, observation, info in episode_starts(env_id, settings, seeds=seeds, task_ids=task_ids)]
 
 
 __all__ = ["AgentgymTextEnv", "register", "skyrl_dataset"]

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from agentgym.domain import domain_of
+from agentgym.interop import episode_starts
 
 JSON_TYPES: dict[str, Any] = {"string": str, "integer": int, "number": float, "boolean": bool, "array": list, "object": dict}
 PROTOCOL = ("Talk to the user with send_message (it returns the user's reply); call the service tools to look things "
@@ -97,13 +98,12 @@ class AgentgymToolEnv:
         self.episodes: list[dict[str, Any]] = []
         self.episode: dict[str, Any] | None = None
         self.done = True
-        self.reward = 0.0
 
     def reset(self, task_id: str | None = None, seed: int | None = None, **row: Any) -> str:
         """Start the row's episode (its task and seed); returns the user's opening, which TRL appends to the prompt."""
         options = {"task_id": str(task_id)} if task_id is not None else None
         observation, info = self.env.reset(seed=None if seed is None else int(seed), options=options)
-        self.done, self.reward = False, 0.0
+        self.done = False
         self.episode = {"task_id": info.get("task_id"), "seed": seed, "actions": [], "observations": [observation],
                         "total_reward": 0.0, "reward_breakdown": None}
         self.episodes.append(self.episode)
@@ -114,10 +114,9 @@ class AgentgymToolEnv:
             return "environment: the episode is over; nothing more happens."
         observation, reward, terminated, truncated, info = self.env.step(action)
         self.done = bool(terminated or truncated)
-        self.reward += float(reward)
         self.episode["actions"].append(action)
         self.episode["observations"].append(observation)
-        self.episode["total_reward"] = self.reward
+        self.episode["total_reward"] += float(reward)
         self.episode["reward_breakdown"] = dict(info.get("reward_breakdown") or {})
         return observation + ("\nenvironment: the episode is over." if self.done else "")
 
@@ -139,7 +138,7 @@ class AgentgymToolEnv:
         """End the episode if the model stopped talking before it ended, and return its reward (the rubric's total)."""
         if not self.done:
             self._step("[finish]")
-        return self.reward
+        return float(self.episode["total_reward"]) if self.episode is not None else 0.0
 
 
 def environment_factory(env_id: str, settings: Mapping[str, Any] | None = None, *,
@@ -148,16 +147,10 @@ def environment_factory(env_id: str, settings: Mapping[str, Any] | None = None, 
     union over `task_ids`, default every task), built from the tools' own schemas. TRL shows every method's
     schema in every prompt, so training on a few services' tasks with their `task_ids` keeps prompts short."""
     settings = dict(settings or {})
-    domain = domain_of(env_id)
-    env = domain.make_env(env_id, **settings)
-    try:
-        specs: dict[str, Mapping[str, Any]] = {}
-        for task in (task_ids if task_ids is not None else env.unwrapped.task_ids):
-            _, info = env.reset(seed=0, options={"task_id": task})
-            for spec in info.get("tools") or []:
-                specs.setdefault(spec["function"]["name"], spec)
-    finally:
-        env.close()
+    specs: dict[str, Mapping[str, Any]] = {}
+    for _, _, _, info in episode_starts(env_id, settings, seeds=[0], task_ids=task_ids):
+        for spec in info.get("tools") or []:
+            specs.setdefault(spec["function"]["name"], spec)
     methods = {name: m for name, spec in sorted(specs.items()) if (m := _tool_method(spec)) is not None}
     cls_name = "Agentgym_" + "".join(c if c.isalnum() else "_" for c in env_id.rsplit("/", 1)[-1])
     return type(cls_name, (AgentgymToolEnv,), {"env_id": env_id, "settings": settings, "tools": tuple(methods), **methods})
@@ -169,21 +162,13 @@ def trl_dataset(env_id: str, settings: Mapping[str, Any] | None = None, *, seeds
     and how to talk and call tools; the user's opening comes from `reset`), `task_id` and `seed`."""
     from datasets import Dataset
 
-    settings = dict(settings or {})
-    env = domain_of(env_id).make_env(env_id, **settings)
-    try:
-        ids = [str(t) for t in (task_ids if task_ids is not None else env.unwrapped.task_ids)]
-        rows: dict[str, list[Any]] = {"prompt": [], "task_id": [], "seed": []}
-        for task in ids:
-            for seed in seeds:
-                _, info = env.reset(seed=seed, options={"task_id": task})
-                system = (str(info.get("policy") or "").strip() + "\n\n" + PROTOCOL).strip()
-                rows["prompt"].append([{"role": "system", "content": system}, {"role": "user", "content": ""}])
-                rows["task_id"].append(task)
-                rows["seed"].append(int(seed))
-        return Dataset.from_dict(rows)
-    finally:
-        env.close()
+    rows: dict[str, list[Any]] = {"prompt": [], "task_id": [], "seed": []}
+    for task, seed, _, info in episode_starts(env_id, settings, seeds=seeds, task_ids=task_ids):
+        system = (str(info.get("policy") or "").strip() + "\n\n" + PROTOCOL).strip()
+        rows["prompt"].append([{"role": "system", "content": system}, {"role": "user", "content": ""}])
+        rows["task_id"].append(task)
+        rows["seed"].append(seed)
+    return Dataset.from_dict(rows)
 
 
 __all__ = ["AgentgymToolEnv", "environment_factory", "trl_dataset"]

@@ -26,6 +26,7 @@ import verifiers.v1 as vf
 from pydantic import Field
 
 from agentgym.domain import domain_of
+from agentgym.interop import episode_starts
 from agentgym.prompt import system_prompt
 
 
@@ -62,19 +63,13 @@ class AgentgymTaskset(vf.Taskset[AgentgymTask, AgentgymTasksetConfig]):
     def load(self) -> Iterator[AgentgymTask]:
         config = self.config
         settings = _settings(config)
-        env = domain_of(config.env).make_env(config.env, **settings)
-        try:
-            ids = list(env.unwrapped.task_ids)[: config.num_tasks]
-            for task_id in ids:
-                for seed in range(config.seeds):
-                    _, info = env.reset(seed=seed, options={"task_id": task_id})
-                    yield AgentgymTask(
-                        AgentgymData(id=f"{task_id}@{seed}", name=f"{config.env} {task_id} seed {seed}", prompt=None,
-                                     system_prompt=system_prompt(info),
-                                     info={"env": config.env, "settings": settings, "task_id": str(task_id), "seed": seed}),
-                        config.task)
-        finally:
-            env.close()
+        for task_id, seed, _, info in episode_starts(config.env, settings, seeds=range(config.seeds),
+                                                     num_tasks=config.num_tasks):
+            yield AgentgymTask(
+                AgentgymData(id=f"{task_id}@{seed}", name=f"{config.env} {task_id} seed {seed}", prompt=None,
+                             system_prompt=system_prompt(info),
+                             info={"env": config.env, "settings": settings, "task_id": task_id, "seed": seed}),
+                config.task)
 
 
 class AgentgymEnvConfig(vf.EnvConfig):
