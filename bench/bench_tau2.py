@@ -56,7 +56,9 @@ def ours_reset(n: int) -> dict[str, float]:
     return _stats(times)
 
 
-def tau2_tool_step(steps: int) -> dict[str, float] | None:
+def tau2_gym_step_times(steps: int) -> tuple[float, list[float]] | None:
+    """tau2-bench's own gym (`AgentGymEnv`, airline task 0, the local SmolLM2 as its user): the reset's seconds and
+    each of `steps` steps of the same tool call; None when tau2's gym or the local server is not installed."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
     try:
         from loguru import logger
@@ -70,7 +72,14 @@ def tau2_tool_step(steps: int) -> dict[str, float] | None:
     with LocalServer() as srv:
         env = AgentGymEnv(domain="airline", task_id="0", max_steps=steps + 10, user_llm="openai/smollm2-135m",
                           user_llm_args={"api_base": srv.api_base, "api_key": "none", "temperature": 0.0, "max_tokens": 40})
-        reset_s, times = time_reset_and_steps(env, CALL, steps, seed=0)
+        return time_reset_and_steps(env, CALL, steps, seed=0)
+
+
+def tau2_tool_step(steps: int) -> dict[str, float] | None:
+    timed = tau2_gym_step_times(steps)
+    if timed is None:
+        return None
+    reset_s, times = timed
     out = _stats(times)
     out["reset_ms_with_llm_user"] = 1000 * reset_s
     return out

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class FakeLLMServer:
     """Answers POST /v1/chat/completions from a script: each entry is 'ok', 'ok:<text>', 429, 500,
     'timeout', 'malformed', 'empty' or 'tool:<name>:<json arguments>' (a tool call); when the script
-    runs out, the last entry repeats."""
+    runs out, the last entry repeats. A request with `stream: true` gets the answer as server-sent events."""
 
     def __init__(self, script: list | None = None, reply: str = "Hello from the fake model.", delay: float = 0.0) -> None:
         self.script = list(script or ["ok"])
@@ -46,6 +46,8 @@ class FakeLLMServer:
                     self.end_headers()
                     self.wfile.write(b'{"choices": [ {"message": ')
                     return None
+                if body.get("stream"):
+                    return self._stream(i, body, step)
                 if isinstance(step, str) and step.startswith("tool:"):
                     _, name, args = step.split(":", 2)
                     return self._send(200, {
@@ -60,6 +62,28 @@ class FakeLLMServer:
                     "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
                     "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
                 })
+
+            def _stream(self, i, body, step):
+                """The same answer as server-sent events (`stream: true`), as OpenAI streams it: a delta, the finish
+                reason, the usage, [DONE]."""
+                if isinstance(step, str) and step.startswith("tool:"):
+                    _, name, args = step.split(":", 2)
+                    delta = {"role": "assistant", "tool_calls": [{"index": 0, "id": f"call_{i}", "type": "function",
+                                                                  "function": {"name": name, "arguments": args}}]}
+                    finish = "tool_calls"
+                else:
+                    text = "" if step == "empty" else (step.split(":", 1)[1] if str(step).startswith("ok:") else server.reply)
+                    delta, finish = {"role": "assistant", "content": text}, "stop"
+                head = {"id": f"chatcmpl-{i}", "object": "chat.completion.chunk", "created": 0, "model": body.get("model", "fake")}
+                events = [{**head, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]},
+                          {**head, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]},
+                          {**head, "choices": [], "usage": {"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17}}]
+                data = "".join(f"data: {json.dumps(e)}\n\n" for e in events).encode() + b"data: [DONE]\n\n"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def _send(self, status, payload):
                 data = json.dumps(payload).encode()
