@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -12,7 +13,6 @@ import pandas as pd
 from agentgym.agents import make_agent
 from agentgym.domain import domain_of
 from agentgym.registration import ENV_IDS, register_envs
-from agentgym.registry import registry
 from agentgym.runner import run_episodes, summarize
 from agentgym.store import StoreError
 
@@ -24,11 +24,14 @@ def _run(args: argparse.Namespace) -> int:
     env = gym.make(args.env, **kwargs)
     episodes = []
     out_dir = Path(args.out)
-    for name in args.agent:
-        agent = make_agent(name)
-        out = out_dir / f"{name}.jsonl"
-        episodes += run_episodes(env, agent, episodes=args.episodes, seed=args.seed, progress=not args.quiet, out=out,
-                                 keep_steps=False)  # trajectories stream to disk; the table needs only scores
+    agents = [(name, make_agent(name)) for name in args.agent]  # every spec checked before any plays
+    for name, agent in agents:
+        out = out_dir / f"{re.sub(r'[^A-Za-z0-9._=,-]+', '_', name)}.jsonl"
+        played = run_episodes(env, agent, episodes=args.episodes, seed=args.seed, progress=not args.quiet, out=out,
+                              keep_steps=False)  # trajectories stream to disk; the table needs only scores
+        for ep in played:  # the table's rows are the specs as written: two specs of one class stay apart
+            ep.agent = name
+        episodes += played
         print(f"trajectories: {out}", file=sys.stderr)
     table = summarize(episodes)
     with pd.option_context("display.float_format", "{:.3f}".format, "display.width", 120):
@@ -246,7 +249,7 @@ def _compare(args: argparse.Namespace) -> int:
 
     from agentgym.experiments import ClusterLost, CompareConfig, compare
 
-    cfg = CompareConfig(tasks=args.tasks, trials=args.trials, seed=args.seed, env_id=args.env, data_dir=args.data_dir,
+    cfg = CompareConfig(tasks=args.tasks, task_file=args.task_file, trials=args.trials, seed=args.seed, env_id=args.env, data_dir=args.data_dir,
                         split=args.split, max_turns=args.max_turns, user=args.user, second_user=args.second_user,
                         primary=args.metric, alpha=args.alpha, margin=args.margin, baseline=args.baseline or None,
                         workers=args.workers, ray=True if args.ray else None, store=args.store)
@@ -327,7 +330,8 @@ def _agents_help() -> str:
     from agentgym.domain import domains
 
     return "agent(s) to play (" + "; ".join(f"{d.name}: {', '.join(d.agents)}" for d in domains().values() if d.agents) + \
-        "; any env: noop, noisy, hf)"
+        "; any env: noop, noisy, hf), each name[:k=v,...] (noisy:epsilon=0.1) or your own module:Class[:k=v,...] " \
+        "(my_agents:EchoAgent, or path/to/agents.py:EchoAgent)"
 
 
 def _seed(text: str) -> int:
@@ -353,8 +357,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="agentgym", description="Dialogue traces as RL environments.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="play episodes of one or more agents and print a summary table")
-    run.add_argument("--agent", nargs="+", default=["scripted"], choices=registry.names("agent"),
-                     help=_agents_help())
+    run.add_argument("--agent", nargs="+", default=["scripted"], help=_agents_help())
     run.add_argument("--env", default="agentgym/SGD-v0", choices=sorted(ENV_IDS), help="gymnasium id")
     _add_data_args(run, any_env=True)
     run.add_argument("--user", default=None, choices=_user_names(),
@@ -428,11 +431,14 @@ def build_parser() -> argparse.ArgumentParser:
     es.set_defaults(func=_eval_version)
 
     cp = sub.add_parser("compare", help="is B better than A? paired on shared tasks and seeds, with a verdict")
-    cp.add_argument("a", help="agent A: a registry name (scripted), name:k=v,... (noisy:epsilon=0.1) or agent@version (stored)")
+    cp.add_argument("a", help="agent A: a registry name (scripted), name:k=v,... (noisy:epsilon=0.1), your own "
+                    "module:Class[:k=v,...] (my_agents:EchoAgent) or agent@version (stored)")
     cp.add_argument("b", help="agent B, written the same way")
     cp.add_argument("--env", default="agentgym/SGD-v0", choices=sorted(ENV_IDS), help="gymnasium id")
     _add_data_args(cp, any_env=True)
-    cp.add_argument("--tasks", type=int, default=40, help="number of tasks (the first N of the split)")
+    cp.add_argument("--tasks", type=int, default=40, help="number of tasks (the first N of the split, or of --task-file)")
+    cp.add_argument("--task-file", default=None, help="a task file (JSONL) to play instead of the split's tasks: from "
+                    "`agentgym scenarios` or `agentgym import-traces` (with --env agentgym/Traces-v0)")
     cp.add_argument("--trials", type=int, default=1, help="episodes per task and version, seeds shared")
     cp.add_argument("--max-turns", type=int, default=40)
     cp.add_argument("--user", default=None, choices=_user_names(), help="simulated user (default: the env's)")

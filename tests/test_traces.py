@@ -124,6 +124,27 @@ def test_cli_import_traces_writes_tasks_and_refuses_a_file_with_none(tmp_path, c
     assert "nothing in" in capsys.readouterr().err and not (tmp_path / "x.jsonl").exists()
 
 
+def test_imported_traces_play_and_compare_from_the_cli(tmp_path, capsys):
+    """import-traces -> run -> compare, each through the CLI, on the file's own tasks."""
+    tasks = tmp_path / "tasks.jsonl"
+    assert main(["import-traces", str(SAMPLE), "--out", str(tasks)]) == 0
+    ids = [t.task_id for t in load_trace_tasks(tasks)]
+    capsys.readouterr()
+    assert main(["run", "--env", "agentgym/Traces-v0", "--tasks", str(tasks), "--agent", "scripted", "noop", "--quiet",
+                 "--out", str(tmp_path / "runs")]) == 0
+    played = [json.loads(line)["task_id"] for line in (tmp_path / "runs" / "noop.jsonl").read_text().splitlines()]
+    assert played == ids
+    capsys.readouterr()
+    assert main(["compare", "noop", "scripted", "--env", "agentgym/Traces-v0", "--task-file", str(tasks), "--tasks",
+                 str(len(ids)), "--baseline", "", "--json", "--quiet"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["n_tasks"] == len(ids) and result["means"]["A"] == 0.0  # the no-op solves no trace
+    # a task file is the env's only source of tasks: a split next to it is refused by name
+    assert main(["compare", "noop", "scripted", "--env", "agentgym/Traces-v0", "--task-file", str(tasks), "--split", "dev",
+                 "--tasks", "2", "--quiet"]) != 0
+    assert "does not take split" in capsys.readouterr().err
+
+
 def test_the_same_seed_and_actions_give_the_same_episode():
     tasks = import_traces(SAMPLE).tasks
     a = gym.make("agentgym/Traces-v0", tasks=tasks)

@@ -38,6 +38,8 @@ class CompareConfig:
     """How a comparison is run and judged; every field validated in `__post_init__`."""
 
     tasks: int | None = field(default=40, metadata={"help": "number of tasks (the first N of the split); None: all"})
+    task_file: str | None = field(default=None, metadata={"help": "a task file (JSONL: `agentgym scenarios`, "
+                                                                   "`agentgym import-traces`) played instead of the split"})
     trials: int = field(default=1, metadata={"help": "episodes per task and version (seeds shared by the versions)"})
     seed: int = field(default=0, metadata={"help": "first episode seed; task i, trial k plays seed + i*trials + k"})
     env_id: str = field(default="agentgym/SGD-v0", metadata={"help": "gymnasium id of the environment"})
@@ -166,7 +168,7 @@ def _play(specs: dict[str, str], cfg: CompareConfig, user: str | None, progress:
 
     register_envs()
     env_kwargs: dict[str, Any] = domain_of(cfg.env_id).env_kwargs(cfg.env_id, split=cfg.split, data_dir=cfg.data_dir,
-                                                                  max_turns=cfg.max_turns, user=user)
+                                                                  max_turns=cfg.max_turns, user=user, tasks=cfg.task_file)
     probe = gym.make(cfg.env_id, **env_kwargs)
     ids = list(probe.unwrapped.task_ids)
     probe.close()

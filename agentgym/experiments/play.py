@@ -7,7 +7,6 @@ per episode. The same plan gives the same rows on one core, a pool or a cluster.
 """
 from __future__ import annotations
 
-import json
 import os
 import zlib
 from collections.abc import Callable, Iterator
@@ -21,16 +20,20 @@ from agentgym.runner import episode_seed
 
 @dataclass(frozen=True)
 class AgentSpec:
-    """`name` (a registry agent), `name:key=value,...` (with arguments), or `agent@version` (a stored version)."""
+    """`name` (a registry agent), `name:key=value,...` (with arguments), `module:Class[:key=value,...]` (your own,
+    `agentgym.agents.make`), or `agent@version` (a stored version)."""
 
     text: str
     name: str
     kwargs: dict[str, Any] = field(default_factory=dict)
     version: str | None = None
+    cls: Any = None
 
     @classmethod
-    def parse(cls, text: str) -> AgentSpec:
-        from agentgym.agents import agent_names
+    def parse(cls, text: str, agent_class: Any = None) -> AgentSpec:
+        """Every part checked here, before any worker starts. `agent_class`: the class the parent resolved (a worker
+        does not see a registration made in the parent process), so only the arguments are read from the text."""
+        from agentgym.agents.make import parse_agent_arguments, resolve_agent
 
         text = str(text).strip()
         if "@" in text:
@@ -38,26 +41,22 @@ class AgentSpec:
             if not name or not version:
                 raise ValueError(f"A stored version is written agent@version (e.g. smollm2-policy@grpo), got {text!r}.")
             return cls(text, name, {}, version)
-        name, _, rest = text.partition(":")
-        if name not in agent_names():
-            raise ValueError(f"Unknown agent {name!r} in {text!r}: use one of {', '.join(agent_names())}, "
-                             "or agent@version for a version in the store.")
-        kwargs: dict[str, Any] = {}
-        for pair in filter(None, rest.split(",")):
-            if "=" not in pair:
-                raise ValueError(f"Agent arguments are key=value pairs after ':' (e.g. noisy:base=scripted,epsilon=0.3), "
-                                 f"got {pair!r} in {text!r}.")
-            k, v = pair.split("=", 1)
-            try:
-                kwargs[k.strip()] = json.loads(v)
-            except json.JSONDecodeError:
-                kwargs[k.strip()] = v.strip()
-        from agentgym.agents import check_agent_arguments
+        if agent_class is not None:
+            name, _, rest = text.partition(":")
+            return cls(text, name, parse_agent_arguments(rest, text), None, agent_class)
+        label, agent_cls, kwargs = resolve_agent(text)
+        return cls(text, label, kwargs, None, agent_cls)
+
+    def portable_class(self) -> Any:
+        """The class a fresh worker process cannot find from the text alone (registered in this process as an
+        object, not an import path), else None; refused when no worker could import it (defined in a notebook)."""
         from agentgym.registry import registry
 
-        if kwargs:  # refused here, before any worker starts
-            check_agent_arguments(name, registry.get("agent", name), kwargs)
-        return cls(text, name, kwargs, None)
+        if self.version is not None or self.cls is None or self.name not in registry.names("agent"):
+            return None
+        if isinstance(registry.entry("agent", self.name).target, str):
+            return None
+        return self.cls
 
     def build(self, store: str | None) -> Any:
         if self.version is not None:
@@ -66,9 +65,9 @@ class AgentSpec:
             from agentgym.train.versions import load_version
 
             return load_version(store, self.name, self.version)
-        from agentgym.agents import make_agent
+        from agentgym.agents.make import build_agent
 
-        return make_agent(self.name, **self.kwargs)
+        return build_agent(self.name, self.cls, self.kwargs)
 
 
 @dataclass(frozen=True)
@@ -83,6 +82,7 @@ class Unit:
     store: str | None = None
     run_id: str = ""
     version_id: int | None = None
+    agent_class: Any = None       # the agent's class when a worker cannot find it by the text (AgentSpec.portable_class)
 
 
 def agent_seed(arm_agent: str, episode_seed: int) -> int:
@@ -108,7 +108,7 @@ def play_unit(unit: Unit) -> list[dict[str, Any]]:
         # a transaction per 16 episodes: a killed worker loses at most its last 16 finished episodes (bench_compare.py)
         env = RecordEpisodes(env, store, agent_version_id=unit.version_id, flush="episode", batch=16,
                              meta={"compare": unit.run_id, "arm": unit.arm, "agent": unit.agent})
-    agent = AgentSpec.parse(unit.agent).build(unit.store)
+    agent = AgentSpec.parse(unit.agent, unit.agent_class).build(unit.store)
     rows = []
     try:
         for task_id, trial, seed in unit.jobs:
@@ -166,6 +166,8 @@ def _execute(units: list[Unit], workers: int, use_ray: bool) -> Iterator[tuple[i
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor, as_completed
 
+        _check_importable(units)
+
         # spawn: workers start clean (no inherited llama.cpp / torch threads); they load the corpus from the signed cache
         # workers ignore Ctrl-C: the parent alone answers it (one line, what was kept), then stops them
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=_ignore_sigint)
@@ -179,6 +181,21 @@ def _execute(units: list[Unit], workers: int, use_ray: bool) -> Iterator[tuple[i
             pool.shutdown(wait=False, cancel_futures=True)
             raise
         pool.shutdown()
+
+
+def _check_importable(units: list[Unit]) -> None:
+    """A class a spawned worker cannot import is refused before any starts: one defined in a notebook or an
+    interactive session (its `__main__` has no file to re-import). A script's `__main__` works under the
+    `if __name__ == "__main__":` guard, which spawned workers need anyway."""
+    import sys
+
+    for unit in units:
+        cls = unit.agent_class
+        if cls is not None and cls.__module__ == "__main__" and not getattr(sys.modules["__main__"], "__file__", None):
+            raise ValueError(f"Agent {unit.agent!r} ({cls.__qualname__}) is defined in this notebook or session, which "
+                             f"worker processes cannot import: move the class into a module (e.g. my_agents.py beside "
+                             f"the notebook) and register 'my_agents:{cls.__qualname__}', or play with workers=1 "
+                             "(Ray ships it by value: ray=True works as it is).")
 
 
 def _ignore_sigint() -> None:
@@ -226,6 +243,7 @@ def plan(arms: dict[str, str], task_ids: list[str], *, trials: int, seed: int, e
     """The units of a comparison: every arm on every task and trial, with seeds shared across arms."""
     jobs = [(t, k, episode_seed(seed, i, k, trials)) for i, t in enumerate(task_ids) for k in range(trials)]
     size = max(1, -(-len(jobs) // max(1, chunks)))
+    classes = {arm: AgentSpec.parse(agent).portable_class() for arm, agent in arms.items()}
     return [Unit(arm, agent, env_id, dict(env_kwargs), tuple(jobs[j:j + size]), store, run_id,
-                 (version_ids or {}).get(arm))
+                 (version_ids or {}).get(arm), classes[arm])
             for arm, agent in arms.items() for j in range(0, len(jobs), size)]
