@@ -352,6 +352,17 @@ def _add_output_args(p: argparse.ArgumentParser, json_flag: bool = True) -> None
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+class DefaultsFormatter(argparse.HelpFormatter):
+    """Each option's default after its help, unless the help already says it or there is none to show."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if ("default" in text or action.default in (None, False, argparse.SUPPRESS) or not action.option_strings
+                or action.required):
+            return text
+        return text + " (default: %(default)s)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     register_envs()  # plugin domains' ids and users become choices
     parser = argparse.ArgumentParser(prog="agentgym", description="Dialogue traces as RL environments.")
@@ -364,7 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="simulated user of the env's domain (default: goal for SGD, offline for tau2 domains)")
     run.add_argument("--episodes", type=int, default=None, help="episodes per agent (default: every task once)")
     run.add_argument("--tasks", default=None, help="a task file (JSONL) to play instead of the split's tasks, e.g. from `agentgym scenarios`")
-    run.add_argument("--max-turns", type=int, default=40)
+    run.add_argument("--max-turns", type=int, default=40, help="turn limit per episode")
     run.add_argument("--out", default="runs", help="folder for <agent>.jsonl trajectories (default: runs)")
     _add_output_args(run, json_flag=False)
     run.set_defaults(func=_run)
@@ -406,7 +417,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_args(ej)
     ej.add_argument("--model", default=None, help="litellm model string (default: local/smollm2-135m)")
     ej.add_argument("--pairs", type=int, default=40, help="number of (real, corrupted) pairs")
-    ej.add_argument("--max-tokens", type=int, default=160)
+    ej.add_argument("--max-tokens", type=int, default=160, help="most tokens the judge may write per verdict")
     ej.add_argument("--api-base", default=None, help="OpenAI-compatible server for the judge model (e.g. a local vLLM)")
     ej.add_argument("--api-key", default=None, help="its API key (never stored: configs are scrubbed)")
     _add_output_args(ej)
@@ -421,12 +432,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     es = sub.add_parser("eval", help="score an agent version on held-out tasks and record the episodes in the store")
     es.add_argument("--store", default="agentgym-store", help="experience store (folder or SQLAlchemy URL)")
-    es.add_argument("--agent", default="smollm2-policy")
-    es.add_argument("--version", required=True)
+    es.add_argument("--agent", default="smollm2-policy", help="the stored agent whose version is scored")
+    es.add_argument("--version", required=True, help="the version to score (`agentgym versions` lists them)")
     es.add_argument("--env", default="agentgym/SGD-v0", choices=sorted(ENV_IDS), help="gymnasium id to score on")
     _add_data_args(es, any_env=True)
     es.add_argument("--tasks", type=int, default=20, help="number of held-out tasks (the first N of the split)")
-    es.add_argument("--max-turns", type=int, default=12)
+    es.add_argument("--max-turns", type=int, default=12, help="turn limit per episode")
     _add_output_args(es)
     es.set_defaults(func=_eval_version)
 
@@ -440,12 +451,12 @@ def build_parser() -> argparse.ArgumentParser:
     cp.add_argument("--task-file", default=None, help="a task file (JSONL) to play instead of the split's tasks: from "
                     "`agentgym scenarios` or `agentgym import-traces` (with --env agentgym/Traces-v0)")
     cp.add_argument("--trials", type=int, default=1, help="episodes per task and version, seeds shared")
-    cp.add_argument("--max-turns", type=int, default=40)
+    cp.add_argument("--max-turns", type=int, default=40, help="turn limit per episode")
     cp.add_argument("--user", default=None, choices=_user_names(), help="simulated user (default: the env's)")
     cp.add_argument("--second-user", default=None, choices=_user_names(),
                     help="rerun under this user too and flag a sign flip (simulator-sensitive)")
     cp.add_argument("--metric", default="success", choices=["success", "reward", "turns"], help="what the verdict is about")
-    cp.add_argument("--alpha", type=float, default=0.05)
+    cp.add_argument("--alpha", type=float, default=0.05, help="error rate of the verdict (two-sided)")
     cp.add_argument("--margin", type=float, default=0.05, help="differences within ±margin count as equivalent")
     cp.add_argument("--baseline", default="noop", help="no-op baseline played alongside ('' to skip)")
     cp.add_argument("--workers", type=int, default=1, help="local worker processes")
@@ -469,7 +480,7 @@ def build_parser() -> argparse.ArgumentParser:
     it.set_defaults(func=_import_traces)
 
     sv = sub.add_parser("serve", help="serve an env over the network with OpenEnv's contract (WebSocket sessions, task API)",
-                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                        formatter_class=DefaultsFormatter)
     sv.add_argument("--env", required=True, choices=sorted(ENV_IDS), help="gymnasium id to serve")
     _add_data_args(sv, any_env=True)
     sv.add_argument("--user", default=None, choices=_user_names(), help="simulated user of the env's domain (default: the env's)")
@@ -490,8 +501,10 @@ def build_parser() -> argparse.ArgumentParser:
     sv.set_defaults(func=_serve)
 
     vs = sub.add_parser("versions", help="agent versions in a store with their evaluation scores")
-    vs.add_argument("--store", default="agentgym-store")
+    vs.add_argument("--store", default="agentgym-store", help="experience store (folder or SQLAlchemy URL)")
     vs.set_defaults(func=_versions)
+    for command in sub.choices.values():  # every --help shows each option's default next to its help
+        command.formatter_class = DefaultsFormatter
     return parser
 
 

@@ -66,3 +66,20 @@ def test_an_interrupted_run_keeps_the_last_results_and_its_own(tmp_path):
     assert partial.count("\n") == 2  # and this run's two finished episodes are readable
     with pytest.raises(ValueError, match="is a folder"):
         run_episodes(env, ScriptedAgent(), episodes=1, progress=False, out=tmp_path)
+
+
+def test_every_option_of_every_command_has_help_and_its_default_shows():
+    import argparse
+
+    from agentgym.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, command in sub.choices.items():
+        for action in command._actions:
+            if action.option_strings and action.dest != "help":
+                assert action.help, f"agentgym {name} {action.option_strings[0]} has no help"
+        text = command.format_help()
+        for action in command._actions:
+            if action.option_strings and action.default not in (None, False, argparse.SUPPRESS) and action.dest != "help":
+                assert "default" in action.help or f"(default: {action.default})" in " ".join(text.split()), \
+                    f"agentgym {name} --help hides the default of {action.option_strings[0]}"

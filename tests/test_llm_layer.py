@@ -90,3 +90,19 @@ def test_concurrent_requests(tmp_path):
         elapsed = time.perf_counter() - t
     assert all(r.ok for r in out) and srv.hits == 8
     assert elapsed < 8 * 0.3  # they overlapped (not a timing claim, just that map is concurrent)
+
+
+def test_the_local_engine_sees_a_busy_process_beside_it():
+    """What LocalEngine fits its thread count to (each call): threads runnable outside this process."""
+    import subprocess
+    import sys
+
+    from agentgym.llm.local import busy_elsewhere
+
+    burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        assert busy_elsewhere(samples=3) >= 1
+    finally:
+        burner.kill()
+        burner.wait()

@@ -37,8 +37,29 @@ class LocalEngine:
 
         self.name = name
         self.lock = threading.Lock()
-        self.llama = Llama(model_path=str(path), n_ctx=n_ctx, verbose=False, seed=0,
-                           n_threads=max(1, (os.cpu_count() or 2)))
+        self.cores = max(1, os.cpu_count() or 2)
+        self.llama = Llama(model_path=str(path), n_ctx=n_ctx, verbose=False, seed=0, n_threads=self.cores,
+                           n_threads_batch=self.cores)
+        self.threads = self.cores
+
+    def _fit_threads(self) -> None:
+        """Give generation the cores nobody else is running on, decided per call.
+
+        llama.cpp is built with OpenMP, whose threads spin while they wait for each other: with every core
+        given to it and one other busy process on a 2-core machine, generation slowed 3× (and 11× beside
+        three), where one thread slowed 1.4× (bench/bench_llm_load.py). So each call counts the processes
+        runnable right now (`/proc/loadavg`, this one aside) and uses the cores left, at least one.
+        `AGENTGYM_LLM_THREADS=N` fixes the count instead."""
+        wanted = os.environ.get("AGENTGYM_LLM_THREADS", "")
+        if wanted.isdigit() and int(wanted) > 0:
+            threads = int(wanted)
+        else:
+            threads = max(1, self.cores - busy_elsewhere())
+        if threads != self.threads:
+            import llama_cpp
+
+            llama_cpp.llama_set_n_threads(self.llama._ctx.ctx, threads, threads)
+            self.threads = threads
 
     @classmethod
     def get(cls, name: str) -> LocalEngine:
@@ -52,9 +73,34 @@ class LocalEngine:
              response_format: dict[str, Any] | None = None) -> dict[str, Any]:
         """`response_format={"type": "json_object", "schema": {...}}` constrains decoding with a grammar."""
         with self.lock:
+            self._fit_threads()
             return self.llama.create_chat_completion(
                 messages=messages, temperature=temperature, max_tokens=max_tokens,
                 seed=0 if seed is None else seed, stop=stop or None, response_format=response_format)
+
+
+def busy_elsewhere(samples: int = 5) -> int:
+    """Threads runnable on this machine right now outside this process: /proc/loadavg's running count less this
+    process's own running threads (llama.cpp's OpenMP workers spin on after a call), the least of a few reads
+    1 ms apart (a short-lived process is not load); 0 where the kernel does not say."""
+    counts = []
+    for i in range(samples):
+        try:
+            with open("/proc/loadavg") as f:
+                running = int(f.read().split()[3].split("/")[0])
+            own = 0
+            for task in os.listdir("/proc/self/task"):
+                try:
+                    with open(f"/proc/self/task/{task}/stat") as f:
+                        own += f.read().rsplit(")", 1)[1].split()[0] == "R"
+                except OSError:
+                    continue
+        except (OSError, ValueError, IndexError):
+            return 0
+        counts.append(running - max(own, 1))
+        if i + 1 < samples:
+            time.sleep(0.001)
+    return max(0, min(counts))
 
 
 _REGISTERED = False

@@ -53,7 +53,7 @@ def _locate(location: str | os.PathLike[str], create: bool) -> tuple[str, Path |
         if not create:
             raise FileNotFoundError(
                 f"No experience store at {location}. Check the path, or ask for a new one: ExperienceStore({str(location)!r}, "
-                "create=True) (CLI: --create).")
+                "create=True); at the command line `agentgym train` and `agentgym compare --store` make one.")
         if path.parent.exists() and not path.parent.is_dir():
             raise FileNotFoundError(f"Cannot make a store in {path.parent}: it is a file, not a folder.")
         private_dir(path.parent)  # 0700: a store folder it makes is its owner's alone
