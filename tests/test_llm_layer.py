@@ -106,3 +106,18 @@ def test_the_local_engine_sees_a_busy_process_beside_it():
     finally:
         burner.kill()
         burner.wait()
+
+
+def test_the_local_engine_says_the_same_at_any_thread_count(monkeypatch):
+    """Fitting threads to the load must not change what the model says (same seed, greedy)."""
+    pytest.importorskip("llama_cpp")
+    from agentgym.llm.local import LocalEngine
+
+    engine = LocalEngine.get("smollm2-135m")
+    messages = [{"role": "user", "content": "Tell me about the weather in Paris in spring."}]
+    said = []
+    for threads in ("2", "1", "2"):
+        monkeypatch.setenv("AGENTGYM_LLM_THREADS", threads)
+        said.append(engine.chat(messages, max_tokens=60)["choices"][0]["message"]["content"])
+        assert engine.threads == int(threads)
+    assert said[0] == said[1] == said[2] and said[0]
