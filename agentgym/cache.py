@@ -15,13 +15,30 @@ import hmac
 import os
 import pickle
 import stat
+import sys
 import tempfile
+import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 _TAG = 32  # bytes of HMAC-SHA256
+
+
+@contextmanager
+def first_time(what: str, eta: str) -> Iterator[None]:
+    """Around a long step that runs once and is then cached (fitting the user, converting the policy):
+    one line on stderr before it saying what and roughly how long, one after with the time it took, so
+    a cold first call is never a silent wait. `AGENTGYM_QUIET=1` silences both."""
+    quiet = bool(os.environ.get("AGENTGYM_QUIET"))
+    if not quiet:
+        print(f"agentgym: {what} (first use only, then cached; {eta})...", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    yield
+    if not quiet:
+        print(f"agentgym: done in {time.perf_counter() - started:.0f} s.", file=sys.stderr, flush=True)
 
 
 def cache_dir() -> Path:

@@ -12,6 +12,7 @@ import pandas as pd
 
 from agentgym.agents import make_agent
 from agentgym.domain import domain_of
+from agentgym.extras import EXTRA_OF
 from agentgym.registration import ENV_IDS, register_envs
 from agentgym.runner import run_episodes, summarize
 from agentgym.store import StoreError
@@ -19,12 +20,12 @@ from agentgym.store import StoreError
 
 def _run(args: argparse.Namespace) -> int:
     register_envs()
+    agents = [(name, make_agent(name)) for name in args.agent]  # every spec checked before the env is built or any plays
     kwargs = domain_of(args.env).env_kwargs(args.env, split=args.split, data_dir=args.data_dir, max_turns=args.max_turns,
                                             user=args.user, tasks=args.tasks)
     env = gym.make(args.env, **kwargs)
     episodes = []
     out_dir = Path(args.out)
-    agents = [(name, make_agent(name)) for name in args.agent]  # every spec checked before any plays
     for name, agent in agents:
         out = out_dir / f"{re.sub(r'[^A-Za-z0-9._=,-]+', '_', name)}.jsonl"
         played = run_episodes(env, agent, episodes=args.episodes, seed=args.seed, progress=not args.quiet, out=out,
@@ -36,6 +37,69 @@ def _run(args: argparse.Namespace) -> int:
     table = summarize(episodes)
     with pd.option_context("display.float_format", "{:.3f}".format, "display.width", 120):
         print(table.to_string())
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from agentgym.runner import episodes_frame, read_trajectories
+
+    path = Path(args.file)
+    if not path.exists():
+        near = sorted(p.name for p in path.parent.glob("*.jsonl*")) if path.parent.is_dir() else []
+        raise ValueError(f"No trajectory file {path}" + (f"; {path.parent} has: {', '.join(near)}" if near else
+                         "; `agentgym run --out runs` writes runs/<agent>.jsonl") + ".")
+    episodes = read_trajectories(path)
+    if not episodes:
+        print(f"{path}: no episodes.")
+        return 0
+    if args.episode is None and args.task is None:
+        df = episodes_frame(episodes)[["task_id", "seed", "agent", "turns", "total_reward", "success", "truncated"]]
+        df.index.name = "episode"
+        with pd.option_context("display.float_format", "{:.3f}".format, "display.width", 120, "display.max_rows", args.rows):
+            print(df.to_string(max_rows=args.rows))
+        print(f"{len(episodes)} episode(s), success {sum(e.success for e in episodes) / len(episodes):.3f}; "
+              f"one in full: agentgym show {path} --episode N", file=sys.stderr)
+        return 0
+    if args.task is not None:
+        matches = [i for i, e in enumerate(episodes) if e.task_id == args.task]
+        if not matches:
+            raise ValueError(f"No episode of task {args.task!r} in {path}; its tasks include "
+                             f"{', '.join(sorted({e.task_id for e in episodes})[:5])}.")
+        index = matches[0]
+    else:
+        index = args.episode
+        if not 0 <= index < len(episodes):
+            raise ValueError(f"--episode must be 0..{len(episodes) - 1} ({len(episodes)} episodes in {path}), got {index}.")
+    ep = episodes[index]
+    print(f"episode {index}: task {ep.task_id} · seed {ep.seed} · {ep.agent} · {ep.turns} turns · reward "
+          f"{ep.total_reward:.3f} · {'success' if ep.success else 'no success'}{' · truncated' if ep.truncated else ''}")
+    for m in ep.messages:
+        text = m.get("content") or ""
+        calls = m.get("tool_calls") or []
+        for c in calls:
+            fn = c.get("function", c)
+            text += ("\n" if text else "") + f"→ {fn.get('name')}({fn.get('arguments')})"
+        print(f"{m.get('role', '?'):>9}: " + text.replace("\n", "\n           "))
+    print("reward: " + ", ".join(f"{k} {v:.3f}" if isinstance(v, (int, float)) else f"{k} {v}"
+                                 for k, v in ep.reward_breakdown.items()))
+    return 0
+
+
+def _export_app(args: argparse.Namespace) -> int:
+    from agentgym.workbench.export import export_app
+
+    app = Path(args.app)
+    if not app.exists():
+        raise ValueError(f"--app {app} does not exist; the workbench app is notebooks/workbench_app.py in a checkout "
+                         "of agentgym (run from its root, or pass --app PATH).")
+    if args.timeout <= 0:
+        raise ValueError(f"--timeout must be a positive number of seconds, got {args.timeout:g}.")
+    try:
+        out = export_app(app, args.out, demo=args.demo, store=args.store, timeout=args.timeout, progress=not args.quiet)
+    except RuntimeError as e:
+        raise ValueError(str(e)) from None
+    print(f"agentgym: wrote {out} (a static snapshot); open it served: python -m http.server -d {out.parent} 8000, then "
+          f"http://127.0.0.1:8000/{out.name}", file=sys.stderr)
     return 0
 
 
@@ -500,6 +564,23 @@ def build_parser() -> argparse.ArgumentParser:
                     "for this env and settings into DIR, and exit")
     sv.set_defaults(func=_serve)
 
+    ex = sub.add_parser("export-app", help="the marimo workbench app as a static page that opens with no network")
+    ex.add_argument("--app", default="notebooks/workbench_app.py", help="the marimo app to export")
+    ex.add_argument("--out", default="site/workbench.html", help="the page to write (marimo's front end goes beside it)")
+    ex.add_argument("--store", default="agentgym-store", help="store the page shows")
+    ex.add_argument("--demo", action="store_true", help="first fill the store with the demo (baselines, a briefly trained "
+                    "policy, the local judge; a few minutes on CPU, once)")
+    ex.add_argument("--timeout", type=float, default=1800, help="seconds the export may take before it is stopped")
+    ex.add_argument("--quiet", action="store_true", help="no progress messages")
+    ex.set_defaults(func=_export_app)
+
+    sh = sub.add_parser("show", help="read a trajectory file (runs/<agent>.jsonl): a table of its episodes, or one in full")
+    sh.add_argument("file", help="a .jsonl written by `agentgym run --out DIR` (or its .partial)")
+    sh.add_argument("--episode", type=int, default=None, help="print this episode (its row number in the table) in full")
+    sh.add_argument("--task", default=None, help="print the first episode of this task id in full")
+    sh.add_argument("--rows", type=int, default=60, help="most rows of the table to print")
+    sh.set_defaults(func=_show)
+
     vs = sub.add_parser("versions", help="agent versions in a store with their evaluation scores")
     vs.add_argument("--store", default="agentgym-store", help="experience store (folder or SQLAlchemy URL)")
     vs.set_defaults(func=_versions)
@@ -521,6 +602,8 @@ KEPT = {
     "eval-judge": "nothing was written; judge answers so far are cached, so a rerun is faster",
     "optimize-user": "nothing was written to {out}; LLM answers so far are cached, so a rerun is faster",
     "versions": "nothing was changed",
+    "show": "nothing was changed",
+    "export-app": "the demo episodes played so far are in {store} (a rerun finishes the rest); no page was written",
     "serve": "the server stopped; sessions were closed (nothing is stored)",
 }
 
@@ -539,12 +622,6 @@ def _interrupted(args: argparse.Namespace) -> str:
     if args.command == "train":
         fields["output_dir"] = "the config's output_dir"
     return KEPT.get(args.command, "nothing was kept").format(**{k: v if v is not None else "-" for k, v in fields.items()})
-
-
-# the optional extra that installs a missing top-level module
-EXTRA_OF = {"openenv": "serve", "uvicorn": "serve", "fastapi": "serve", "skyrl_gym": "skyrl", "torch": "train",
-            "transformers": "train", "trl": "train", "peft": "train", "datasets": "train", "litellm": "llm",
-            "llama_cpp": "llm", "dspy": "llm", "ray": "ray", "tau2": "tau2"}
 
 
 def main(argv: list[str] | None = None) -> int:

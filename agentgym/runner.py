@@ -5,7 +5,7 @@ import json
 import os
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +154,23 @@ def episodes_frame(episodes: list[Episode]) -> pd.DataFrame:
             **{f"r_{k}": v for k, v in ep.reward_breakdown.items()},
         })
     return pd.DataFrame(rows)
+
+
+def read_trajectories(path: str | Path) -> list[Episode]:
+    """The episodes of a trajectory file written by `run_episodes(out=...)` / `agentgym run` (`runs/<agent>.jsonl`,
+    or its `.partial` from an interrupted run), as `Episode`s. A line that is not one is refused with its number."""
+    from agentgym.safeio import jsonl_rows
+
+    names = {f.name for f in fields(Episode)}
+    episodes = []
+    for n, row, problem in jsonl_rows(path, "trajectory file"):
+        if problem is not None:
+            raise ValueError(f"{path}:{n}: {problem}")
+        if not isinstance(row, dict) or not {"task_id", "seed", "agent"} <= set(row):
+            raise ValueError(f"{path}:{n}: not a trajectory (needs task_id, seed and agent); trajectory files are "
+                             "written by `agentgym run --out DIR` or run_episodes(out=...).")
+        episodes.append(Episode(**{k: v for k, v in row.items() if k in names}))
+    return episodes
 
 
 def summarize(episodes: list[Episode]) -> pd.DataFrame:

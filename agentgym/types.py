@@ -91,10 +91,72 @@ def step_info(info: Mapping[str, Any]) -> StepInfo:
 
 def schema_fields(schema: dict[str, Any]) -> list[tuple[str, dict[str, Any], bool]]:
     """(argument name, its JSON schema, required) for a tool schema as given in `info["tools"]`,
-    for code that only sees the schemas (the agent's prompt, the workbench's forms)."""
+    for code that only sees the schemas (the agent's prompt)."""
     params = schema["function"]["parameters"]
     required = set(params.get("required", []))
     return [(name, prop, name in required) for name, prop in params["properties"].items()]
+
+
+def inline_refs(schema: Any, defs: dict[str, Any] | None = None, depth: int = 0) -> Any:
+    """A JSON schema with every local `$ref` (`#/$defs/X`, as pydantic writes nested models) replaced by
+    the definition it names, and `$defs` dropped: a form or a checker then reads one self-contained tree."""
+    if isinstance(schema, list):
+        return [inline_refs(s, defs, depth) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    defs = {**(defs or {}), **schema.get("$defs", {}), **schema.get("definitions", {})}
+    ref = schema.get("$ref")
+    if isinstance(ref, str) and depth < 16:
+        target = defs.get(ref.rsplit("/", 1)[-1])
+        if target is not None:
+            merged = {**target, **{k: v for k, v in schema.items() if k != "$ref"}}
+            return inline_refs(merged, defs, depth + 1)
+    return {k: inline_refs(v, defs, depth) for k, v in schema.items() if k not in ("$defs", "definitions")}
+
+
+_JSON_CHECKS: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "string": (str, "text"), "integer": (int, "a whole number"), "number": ((int, float), "a number"),
+    "boolean": (bool, "true or false"), "array": (list, "a list"), "object": (dict, "an object")}
+
+
+def argument_problems(schema: dict[str, Any], value: Any, path: str = "") -> list[str]:
+    """What is wrong with `value` for a tool's JSON schema (its `parameters`): missing required
+    arguments, wrong types, values outside an enum, unknown keys — each named by its path, so a
+    person or an agent can fix the call. An empty list means the call is well formed."""
+    schema = inline_refs(schema)
+    where = path or "the arguments"
+    alternatives = schema.get("anyOf") or schema.get("oneOf")
+    if alternatives:
+        found = [argument_problems(a, value, path) for a in alternatives]
+        return [] if any(not f for f in found) else min(found, key=len)
+    kinds = schema.get("type")
+    kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
+    if kinds:
+        if value is None and "null" in kinds:
+            return []
+        ok = [k for k in kinds if k in _JSON_CHECKS and isinstance(value, _JSON_CHECKS[k][0])
+              and not (k in ("integer", "number") and isinstance(value, bool))]
+        if not ok:
+            wanted = " or ".join(_JSON_CHECKS[k][1] for k in kinds if k in _JSON_CHECKS) or "/".join(kinds)
+            return [f"{where} must be {wanted}, got {json.dumps(value, ensure_ascii=False)}"]
+    if "enum" in schema and value not in schema["enum"]:
+        return [f"{where} must be one of {', '.join(json.dumps(c) for c in schema['enum'])}, got {json.dumps(value, ensure_ascii=False)}"]
+    problems: list[str] = []
+    if isinstance(value, dict) and ("properties" in schema or "required" in schema):
+        props = schema.get("properties", {})
+        for key in schema.get("required", []):
+            if key not in value:
+                problems.append(f"{path + '.' if path else ''}{key} is required")
+        for key, sub in value.items():
+            name = f"{path + '.' if path else ''}{key}"
+            if key in props:
+                problems += argument_problems(props[key], sub, name)
+            elif schema.get("additionalProperties") is False:
+                problems.append(f"{name} is not an argument here (known: {', '.join(props)})")
+    if isinstance(value, list) and isinstance(schema.get("items"), dict):
+        for i, item in enumerate(value):
+            problems += argument_problems(schema["items"], item, f"{path}[{i}]")
+    return problems
 
 
 @dataclass(slots=True)

@@ -3,7 +3,7 @@ and training rollouts, read the judge's reasoning, watch the dashboard.
 
     marimo run notebooks/workbench_app.py            # serve on loopback
     AGENTGYM_STORE=my-store marimo run notebooks/workbench_app.py
-    AGENTGYM_DEMO=1 marimo export html notebooks/workbench_app.py -o workbench.html   # the demo page
+    agentgym export-app --demo --out site/workbench.html   # the demo page (a static snapshot)
 """
 import marimo
 
@@ -22,19 +22,25 @@ def _():
     from agentgym.workbench.demo import seed_demo
 
     store_path = os.environ.get("AGENTGYM_STORE", "agentgym-store")
+    snapshot = bool(os.environ.get("AGENTGYM_SNAPSHOT"))  # set by export-app: the page is static HTML
     if os.environ.get("AGENTGYM_DEMO"):  # the demo: baselines and a trained version played, judged and rated first
-        seed_demo(store_path)
-    return JudgeInspector, Stepper, TrajectoryBrowser, dashboard_figures, mo, store_path
+        seed_demo(store_path, progress=True)
+    return JudgeInspector, Stepper, TrajectoryBrowser, dashboard_figures, mo, os, snapshot, store_path
 
 
 @app.cell
-def _(mo, store_path):
-    mo.md(f"""
+def _(mo, os, snapshot, store_path):
+    _note = mo.callout(mo.md(
+        "**A static snapshot.** This page shows what the store held when it was exported: the conversations, "
+        "verdicts and charts are real, but no Python runs behind it, so the buttons do nothing here. "
+        "To play and rate live: `make app` (or `marimo run notebooks/workbench_app.py`)."), kind="warn") if snapshot else None
+    _intro = mo.md(f"""
     # agentgym workbench
     Play the agent by hand against the simulated user: write a message, or build a tool call from
     its form. Rate any agent step or the whole episode; every rating is saved to the experience
-    store (`{store_path}`) the moment you click.
+    store (`{os.path.basename(os.path.normpath(store_path)) if snapshot else store_path}`) the moment you click.
     """)
+    mo.vstack([_intro, _note] if _note is not None else [_intro])
     return
 
 

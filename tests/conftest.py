@@ -65,3 +65,11 @@ def pg_database(pg_server):
     with psycopg.connect(host=pg_server["host"], port=pg_server["port"], user="agentgym", dbname="postgres", autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     return f"postgresql+psycopg://agentgym@/{name}?host={pg_server['host']}&port={pg_server['port']}"
+
+
+def without_notices(stderr: str) -> str:
+    """stderr less agentgym.cache.first_time's lines (a cold cache's one-time work, e.g. fitting the user, says
+    what it does and how long it took): what a command said about the input it was given."""
+    return "".join(line for line in stderr.splitlines(keepends=True)
+                   if "(first use only, then cached;" not in line
+                   and not (line.startswith("agentgym: done in ") and line.rstrip().endswith(" s.")))

@@ -19,6 +19,31 @@ def test_agentgym_run_writes_trajectories_and_prints_a_summary(tmp_path):
     assert {"task_id", "steps", "messages", "reward_breakdown", "success"} <= set(ep)
 
 
+def test_show_reads_a_trajectory_file_as_a_table_and_one_episode_in_full(tmp_path):
+    out = tmp_path / "runs"
+    cli = [sys.executable, "-m", "agentgym.cli"]
+    subprocess.run([*cli, "run", "--agent", "scripted", "--episodes", "3", "--quiet", "--out", str(out)], check=True,
+                   capture_output=True, timeout=300)
+    rows = [json.loads(line) for line in (out / "scripted.jsonl").read_text().splitlines()]
+    table = subprocess.run([*cli, "show", str(out / "scripted.jsonl")], capture_output=True, text=True, timeout=120)
+    assert table.returncode == 0, table.stderr
+    for r in rows:  # every episode is a row: its task, seed and reward as written
+        assert any(r["task_id"] in line and f"{r['total_reward']:.3f}" in line for line in table.stdout.splitlines()), (r, table.stdout)
+    assert f"3 episode(s), success {sum(r['success'] for r in rows) / 3:.3f}" in table.stderr
+    one = subprocess.run([*cli, "show", str(out / "scripted.jsonl"), "--episode", "1"], capture_output=True, text=True, timeout=120)
+    assert one.returncode == 0 and one.stdout.startswith(f"episode 1: task {rows[1]['task_id']}")
+    first_user = next(m["content"] for m in rows[1]["messages"] if m["role"] == "user")
+    assert first_user.splitlines()[0] in one.stdout and "reward: " in one.stdout
+    by_task = subprocess.run([*cli, "show", str(out / "scripted.jsonl"), "--task", rows[2]["task_id"]], capture_output=True, text=True, timeout=120)
+    assert by_task.stdout.startswith(f"episode 2: task {rows[2]['task_id']}")
+    (tmp_path / "bad.jsonl").write_text('{"task_id": "x", "seed": 0, "agent": "a"}\n{"not": "a trajectory"}\n')
+    for argv, message in ((["show", str(out / "scripted.jsonl"), "--episode", "9"], "--episode must be 0..2"),
+                          (["show", str(tmp_path / "bad.jsonl")], "bad.jsonl:2: not a trajectory"),
+                          (["show", str(out / "typo.jsonl")], "scripted.jsonl")):
+        bad = subprocess.run([*cli, *argv], capture_output=True, text=True, timeout=120)
+        assert bad.returncode == 2 and bad.stderr.startswith("agentgym: error: ") and message in bad.stderr, bad.stderr
+
+
 def test_bad_split_is_a_clear_error(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "agentgym.cli", "run", "--split", "nope", "--out", str(tmp_path)],
                           capture_output=True, text=True, timeout=300)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import gymnasium as gym
 import pytest
+from conftest import without_notices
 
 from agentgym.cli import main
 from agentgym.registration import register_envs
@@ -25,7 +26,7 @@ needs_tau2 = pytest.mark.skipif(not HAS_TAU2, reason="tau2 extra not installed (
 
 def _cli(argv, capsys):
     rc = main(argv)
-    err = capsys.readouterr().err
+    err = without_notices(capsys.readouterr().err)
     assert "Traceback" not in err, (argv, err)
     return rc, err
 
@@ -490,6 +491,8 @@ SUBCOMMANDS = {
     "import-traces": (["import-traces", "t.jsonl", "--out", "o.jsonl"], "agentgym.domains.traces.import_traces"),
     "versions": (["versions"], "agentgym.store.ExperienceStore"),
     "serve": (["serve", "--env", "agentgym/SGD-v0"], "agentgym.interop.openenv_server.serve"),
+    "show": (["show", "t.jsonl"], "agentgym.runner.read_trajectories"),
+    "export-app": (["export-app", "--app", "app.py", "--quiet"], "agentgym.workbench.export.export_app"),
 }
 
 
@@ -518,12 +521,14 @@ def test_ctrl_c_in_any_subcommand_is_one_line_and_exit_130(name, monkeypatch, ca
 
     monkeypatch.setattr(mod, attr, interrupted)
     monkeypatch.chdir(tmp_path)
-    if name == "import-traces":
+    if name in ("import-traces", "show"):
         (tmp_path / "t.jsonl").write_text("{}\n")
+    if name == "export-app":
+        (tmp_path / "app.py").write_text("import marimo\n")
     rc = main(argv)
     err = capsys.readouterr().err
     assert rc == 130 and "Traceback" not in err, err
-    lines = [ln for ln in err.splitlines() if ln.startswith("agentgym:")]
+    lines = [ln for ln in without_notices(err).splitlines() if ln.startswith("agentgym:")]
     assert len(lines) == 1 and lines[0].startswith("agentgym: interrupted: "), err
 
 
@@ -657,6 +662,8 @@ BAD_INPUT = {
     "import-traces": ["import-traces", "/nonexistent.jsonl", "--out", "o.jsonl"],
     "versions": ["versions", "--store", "/nonexistent/store"],
     "serve": ["serve", "--env", "agentgym/SGD-v0", "--host", "0.0.0.0"],  # reachable from outside, no token
+    "show": ["show", "runs/nope.jsonl"],
+    "export-app": ["export-app", "--app", "/nonexistent/app.py", "--quiet"],
 }
 
 

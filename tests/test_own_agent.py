@@ -12,6 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import without_notices
 
 ECHO = textwrap.dedent('''
     class EchoAgent:
@@ -71,7 +72,7 @@ def test_a_wrong_agent_spec_is_one_error_line_naming_the_fix(agent_dir, spec, me
     for args in (["run", "--agent", spec, "--episodes", "1", "--quiet"], ["compare", "scripted", spec, "--tasks", "2", "--quiet"]):
         run = _cli(args, agent_dir)
         assert run.returncode != 0
-        [line] = [x for x in run.stderr.splitlines() if x.strip()]
+        [line] = [x for x in without_notices(run.stderr).splitlines() if x.strip()]
         assert line.startswith("agentgym: error: ") and message in line, run.stderr
 
 

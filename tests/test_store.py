@@ -208,8 +208,21 @@ def test_agreement(store):
     res = human_vs_judge(store)
     assert res["n"] == 4 and res["agreement"] == 0.5  # human = mean of raters per target
     assert res["confusion"].values.sum() == 4
+    assert res["note"] == "4 pairs: too few to trust any of these numbers; rate more."
     rr = rater_vs_rater(store)
     assert rr.iloc[0]["n"] == 4 and rr.iloc[0]["agreement"] == 0.75
+
+
+def test_agreement_says_why_a_correlation_is_undefined(tmp_path):
+    with ExperienceStore(tmp_path / "s", create=True) as store:
+        ep = store.start_episode("x")
+        for i in range(3):
+            store.add_step(ep, i, observation=f"turn {i}")
+            store.rate(ep, i % 2, step_idx=i, rater="ann")
+            store.add_verdict(ep, "judge", 0.7, step_idx=i)  # one score everywhere
+        res = human_vs_judge(store)
+    assert res["pearson"] != res["pearson"] and res["agreement"] == 1 / 3
+    assert res["note"].startswith("Every judge score is 0.7, so correlations are undefined (NaN)")
 
 
 WRITER = r"""

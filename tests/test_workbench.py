@@ -34,15 +34,69 @@ def test_stepper_send_rate_saved_immediately(store):
 def test_tool_form_from_schema_and_call(store):
     w = Stepper(store, seed=1)
     form = w.state["tools"][0]
-    required = [f for f in form["fields"] if f["required"]]
-    assert required and form["fields"][: len(required)] == required  # required first
-    categorical = [f for s in w.state["tools"] for f in s["fields"] if f["choices"]]
-    assert categorical, "categorical slots become dropdowns"
-    args = {f["name"]: (f["choices"] or ["x"])[0] for f in required}
+    params = form["parameters"]
+    assert params["type"] == "object" and params["required"] and "$defs" not in json.dumps(params)
+    categorical = [k for t in w.state["tools"] for k, p in t["parameters"]["properties"].items() if p.get("enum")]
+    assert categorical, "categorical slots carry their choices (the form's dropdowns)"
+    args = {k: (params["properties"][k].get("enum") or ["x"])[0] for k in params["required"]}
     w.handle({"cmd": "call_tool", "name": form["name"], "arguments": {**args, "unused_optional": ""}})
     sent = json.loads(w.state["chat"][1]["text"])
     assert sent == {"name": form["name"], "arguments": args}
     assert any(m["role"] == "tool" for m in w.state["chat"])
+
+
+def test_a_tool_call_is_checked_against_its_schema_before_anything_is_played(store):
+    w = Stepper(store, seed=1)
+    form = w.state["tools"][0]
+    required = form["parameters"]["required"]
+    chat = w.state["chat"]
+    w.handle({"cmd": "call_tool", "name": form["name"], "arguments": {}})
+    assert w.state["error"].startswith(f"ValueError: {form['name']} not called: ")
+    assert all(f"{k} is required" in w.state["error"] for k in required)
+    assert w.state["chat"] == chat and len(store.steps(w.session.episode_id)) == 1  # nothing played or stored
+    w.handle({"cmd": "call_tool", "name": "no_such_tool", "arguments": {}})
+    assert "No tool 'no_such_tool'" in w.state["error"] and form["name"] in w.state["error"]
+
+
+def test_argument_problems_name_each_wrong_part_of_a_nested_call():
+    from agentgym.types import argument_problems, inline_refs
+
+    schema = {"type": "object", "required": ["flights", "total_baggages", "cabin"],
+              "properties": {"flights": {"type": "array", "items": {"$ref": "#/$defs/Flight"}},
+                             "total_baggages": {"type": "integer"}, "cabin": {"type": "string", "enum": ["economy", "business"]},
+                             "insurance": {"anyOf": [{"type": "boolean"}, {"type": "null"}]}},
+              "$defs": {"Flight": {"type": "object", "required": ["flight_number", "date"],
+                                   "properties": {"flight_number": {"type": "string"}, "date": {"type": "string"}}}}}
+    assert "$ref" not in json.dumps(inline_refs(schema)) and "$defs" not in json.dumps(inline_refs(schema))
+    good = {"flights": [{"flight_number": "HAT001", "date": "2024-05-20"}], "total_baggages": 1, "cabin": "economy", "insurance": None}
+    assert argument_problems(schema, good) == []
+    bad = {"flights": [{"flight_number": "HAT001"}, "HAT002"], "total_baggages": "2", "cabin": "first", "insurance": "yes"}
+    assert argument_problems(schema, bad) == [
+        "flights[0].date is required", "flights[1] must be an object, got \"HAT002\"",
+        "total_baggages must be a whole number, got \"2\"", "cabin must be one of \"economy\", \"business\", got \"first\"",
+        "insurance must be true or false, got \"yes\""]
+    assert argument_problems(schema, {"total_baggages": True, "flights": [], "cabin": "economy"}) == [
+        "total_baggages must be a whole number, got true"]  # a bool is not an integer here
+
+
+def test_a_tag_toggled_after_rating_is_saved_with_that_rating(store):
+    w = Stepper(store, seed=3)
+    w.handle({"cmd": "send", "text": "Hello, which city?"})
+    w.handle({"cmd": "retag", "step_idx": 1, "tags": ["great"]})
+    assert "Nothing rated on step 1 yet" in w.state["error"] and store.ratings().empty
+    w.handle({"cmd": "rate", "value": 1, "step_idx": 1, "tags": [], "comment": ""})
+    w.handle({"cmd": "retag", "step_idx": 1, "tags": ["great", "rude"], "comment": "mixed"})
+    assert not w.state["error"] and w.state["ratings"]["1"]["tags"] == ["great", "rude"]
+    r = store.ratings()
+    assert len(r) == 1 and r.iloc[0]["tags"] == ["great", "rude"] and r.iloc[0]["comment"] == "mixed" and r.iloc[0]["value"] == 1
+
+
+def test_an_unfinished_episode_shows_its_stored_steps_in_the_browser(store):
+    w = Stepper(store, seed=3)
+    w.handle({"cmd": "send", "text": "Hello, which city?"})
+    w.handle({"cmd": "send", "text": "And which date?"})
+    row = next(e for e in TrajectoryBrowser(store).state["episodes"] if e["id"] == w.session.episode_id)
+    assert row["status"] == "running" and row["n_steps"] == len(store.steps(w.session.episode_id)) == 3
 
 
 def test_chat_bubbles_carry_the_role_once(store):
@@ -165,3 +219,17 @@ def test_the_stepper_shows_the_judges_verdict_live(tmp_path):
     agent = [m for m in view["chat"] if m["role"] == "agent"][-1]
     assert view["judge"]["configured"] and agent["verdict"]["score"] == 0.75
     assert agent["verdict"]["reasoning"] == "Greets, asks nothing yet."
+
+
+@pytest.mark.parametrize("missing,code,message", [
+    ("anywidget", "import agentgym.widgets", "agentgym's notebook widgets: anywidget is not installed; pip install 'agentgym-workbench[widgets]'"),
+    ("plotly", "from agentgym.workbench import dashboard_figures; dashboard_figures(None)",
+     "The dashboard: plotly is not installed; pip install 'agentgym-workbench[widgets]'"),
+])
+def test_a_missing_optional_package_names_the_install(missing, code, message):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", f"import sys; sys.modules[{missing!r}] = None\n{code}"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and message in proc.stderr, proc.stderr[-1500:]

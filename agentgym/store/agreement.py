@@ -32,16 +32,34 @@ def human_vs_judge(store: ExperienceStore, threshold: float = 0.5) -> dict[str, 
     if pairs.empty:
         return {"n": 0, "pairs": pairs}
     h, j = pairs["human"] >= threshold, pairs["judge"] >= threshold
+    varied = len(pairs) > 1 and pairs["human"].nunique() > 1 and pairs["judge"].nunique() > 1
     return {
         "n": len(pairs),
-        "pearson": float(pairs["human"].corr(pairs["judge"])) if len(pairs) > 1 else float("nan"),
+        "note": _reading(pairs, threshold),
+        # undefined (NaN) when either side is constant: pandas would return rounding noise (~1e-17) there
+        "pearson": float(pairs["human"].corr(pairs["judge"])) if varied else float("nan"),
         # Spearman = Pearson on ranks (pandas' method="spearman" would pull in scipy)
-        "spearman": float(pairs["human"].rank().corr(pairs["judge"].rank())) if len(pairs) > 1 else float("nan"),
+        "spearman": float(pairs["human"].rank().corr(pairs["judge"].rank())) if varied else float("nan"),
         "agreement": float((h == j).mean()),
         "kappa": _kappa(h.map({True: "good", False: "bad"}), j.map({True: "good", False: "bad"})),
         "confusion": pd.crosstab(h.map({True: "human good", False: "human bad"}), j.map({True: "judge good", False: "judge bad"})),
         "pairs": pairs,
     }
+
+
+def _reading(pairs: pd.DataFrame, threshold: float) -> str:
+    """What the numbers can and cannot say about these pairs, in a sentence (a NaN correlation is not a finding)."""
+    said = []
+    if len(pairs) < 2:
+        said.append("one pair only: correlations need two or more")
+    for who in ("human", "judge"):
+        if pairs[who].nunique() == 1:
+            said.append(f"every {who} score is {pairs[who].iloc[0]:g}, so correlations are undefined (NaN) and kappa says "
+                        "nothing beyond chance")
+    if len(pairs) < 30:
+        said.append(f"{len(pairs)} pairs: too few to trust any of these numbers; rate more")
+    text = "; ".join(said)
+    return text[:1].upper() + text[1:] + "." if said else f"{len(pairs)} pairs, good/bad split at {threshold:g}."
 
 
 def rater_vs_rater(store: ExperienceStore) -> pd.DataFrame:

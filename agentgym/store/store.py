@@ -252,6 +252,8 @@ class ExperienceStore:
         reward_breakdown, judge_verdict, error, context), committed at once."""
         with self._begin() as conn:
             conn.execute(S.steps.insert().values(**_step_row(episode_id, idx, **fields)))
+            # an episode still being played (or never finished: a closed tab, a dead kernel) shows its steps
+            conn.execute(S.episodes.update().where(S.episodes.c.id == episode_id).values(n_steps=S.episodes.c.n_steps + 1))
 
     def finish_episode(self, episode_id: str, *, status: str = "terminated", reward_breakdown: dict[str, float] | None = None,
                        total_reward: float | None = None, success: bool | None = None, cost: Any = None,
@@ -336,6 +338,15 @@ class ExperienceStore:
                 episode_id=episode_id, step_idx=step_idx, rater=rater, scale=scale, value=float(value),
                 tags=list(tags), comment=comment, created_at=now()))
             return int(res.inserted_primary_key[0])
+
+    def retag(self, rating_id: int, *, tags: Iterable[str] = (), comment: str = "") -> None:
+        """Change the tags and comment of a saved rating (its value and target stay): a tag picked after
+        rating is part of the same judgement, not a second rating."""
+        with self._begin() as conn:
+            res = conn.execute(S.ratings.update().where(S.ratings.c.id == int(rating_id))
+                               .values(tags=list(tags), comment=comment))
+            if res.rowcount != 1:
+                raise KeyError(f"No rating {rating_id} to retag in {self.where}; rate first (store.rate), then retag its id.")
 
     def add_verdict(self, episode_id: str, judge: str, score: float | None, *, step_idx: int | None = None,
                     criteria: dict[str, Any] | None = None, reasoning: str | None = None, prompt: str | None = None) -> int:

@@ -20,7 +20,9 @@ class LiveCurve:
         return pd.DataFrame(self.rows)
 
     def figure(self) -> Any:
-        import plotly.graph_objects as go
+        from agentgym.extras import require
+
+        go = require("plotly.graph_objects", "LiveCurve's chart")
 
         fig = go.Figure()
         df = self.frame
@@ -41,6 +43,34 @@ class LiveCurve:
         if get_ipython() is None:
             return
         if self._handle is None:
-            self._handle = display(self.figure(), display_id=True)
+            widget = self._widget()
+            if widget is not None:
+                display(widget)
+                self._handle = widget
+            else:  # no widget support: one display, replaced on each log (display id)
+                self._handle = display(self.figure(), display_id=True)
+            return
+        if hasattr(self._handle, "batch_update"):
+            self._redraw(self._handle)
         else:
             self._handle.update(self.figure())
+
+    def _widget(self) -> Any:
+        """One plotly FigureWidget, updated in place on every log (the chart is drawn once and its traces change:
+        re-displayed HTML figures can leave stale copies in JupyterLab). None without anywidget."""
+        try:
+            import plotly.graph_objects as go
+
+            return go.FigureWidget(self.figure())
+        except Exception:  # plotly's widget needs anywidget; the display-id path works without it
+            return None
+
+    def _redraw(self, widget: Any) -> None:
+        fresh = self.figure()
+        with widget.batch_update():
+            have = {t.name: t for t in widget.data}
+            for trace in fresh.data:
+                if trace.name in have:
+                    have[trace.name].x, have[trace.name].y = trace.x, trace.y
+                else:
+                    widget.add_trace(trace)

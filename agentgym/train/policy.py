@@ -50,6 +50,14 @@ def resolve_policy(model: str | os.PathLike[str] = DEFAULT_POLICY) -> Path:
     target = _cache_root() / DEFAULT_POLICY
     if (target / "model.safetensors").exists():
         return target
+    from agentgym.cache import first_time
+
+    with first_time(f"converting the packaged {DEFAULT_POLICY} GGUF into a trainable model in {target.parent}",
+                    "about 20 s"):
+        return _convert_gguf(target)
+
+
+def _convert_gguf(target: Path) -> Path:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from agentgym.llm.local import gguf_path

@@ -84,6 +84,7 @@ class Stepper(_View):
             "call_tool": lambda name, arguments: s.call_tool(name, arguments),
             "undo": s.undo, "restart": s.restart,
             "rate": lambda value, step_idx=None, tags=(), comment="": s.rate(value, step_idx=step_idx, tags=tags, comment=comment),
+            "retag": lambda step_idx=None, tags=(), comment="": s.retag(step_idx=step_idx, tags=tags, comment=comment),
         }
         self.handle({"cmd": "start", "task_id": task_id, "seed": seed, "reveal_goal": reveal_goal})
 

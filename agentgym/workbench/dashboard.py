@@ -22,9 +22,9 @@ def episode_cost(cost: Any) -> float:
 def dashboard_figures(store: ExperienceStore) -> dict[str, Any]:
     """Success rate and reward by agent version, reward distributions, human ratings vs judge
     scores, cost per episode. Empty stores give empty, titled figures (never an exception)."""
-    import plotly.express as px
-    import plotly.graph_objects as go
+    from agentgym.extras import require
 
+    px, go = require("plotly.express", "The dashboard"), require("plotly.graph_objects", "The dashboard")
     eps = store.episodes()
     eps = eps[eps["status"].isin(["terminated", "truncated"])] if not eps.empty else eps
     figs: dict[str, Any] = {}

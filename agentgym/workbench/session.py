@@ -12,7 +12,7 @@ import gymnasium as gym
 from agentgym.registration import register_envs
 from agentgym.store import ExperienceStore, RecordEpisodes, as_store
 from agentgym.store.store import SCALES
-from agentgym.types import schema_fields
+from agentgym.types import argument_problems, inline_refs
 
 
 @dataclass
@@ -119,8 +119,17 @@ class StepSession:
                 for m in info.get("messages", []) if (m.get("content") or "").strip()]
 
     def call_tool(self, name: str, arguments: dict[str, Any]) -> dict[str, Any]:
-        """Call a tool with arguments from the form (empty fields dropped)."""
+        """Call a tool with arguments from the form (empty fields dropped), checked against the tool's
+        schema first: a missing required argument or a wrong type is refused here, naming it, and
+        nothing is played."""
         args = {k: v for k, v in arguments.items() if v not in (None, "")}
+        tool = next((t for t in self.info.get("tools", []) if t["function"]["name"] == name), None)
+        if tool is None:
+            known = [t["function"]["name"] for t in self.info.get("tools", [])]
+            raise ValueError(f"No tool '{name}' in this task; its tools are: {', '.join(known) or 'none'}.")
+        problems = argument_problems(tool["function"].get("parameters", {}), args)
+        if problems:
+            raise ValueError(f"{name} not called: " + "; ".join(problems) + ".")
         return self.send(json.dumps({"name": name, "arguments": args}, ensure_ascii=False))
 
     def undo(self) -> dict[str, Any]:
@@ -155,18 +164,24 @@ class StepSession:
             "id": rid, "value": value, "tags": list(tags), "comment": comment, "saved": True}
         return self.view()
 
+    def retag(self, *, step_idx: int | None = None, tags: list[str] | tuple[str, ...] = (), comment: str = "") -> dict[str, Any]:
+        """Change the tags and comment of the rating already saved on a step (or the episode)."""
+        key = "episode" if step_idx is None else str(step_idx)
+        saved = self.ratings.get(key)
+        if saved is None:
+            raise ValueError(f"Nothing rated on {'the episode' if step_idx is None else f'step {step_idx}'} yet: "
+                             "pick a rating first; tags and comment are saved with it.")
+        self.store.retag(saved["id"], tags=list(tags), comment=comment)
+        saved.update(tags=list(tags), comment=comment)
+        return self.view()
+
     # ---- what the widgets show -------------------------------------------------------------
     def tool_forms(self) -> list[dict[str, Any]]:
-        """Each tool as a form: fields with type, required mark and choices for categorical slots."""
-        forms = []
-        for t in self.info.get("tools", []):
-            fn = t["function"]
-            fields = [{"name": k, "required": req, "type": p.get("type", "string"),
-                       "choices": [str(c) for c in p.get("enum", [])], "description": p.get("description", "")}
-                      for k, p, req in schema_fields(t)]
-            fields.sort(key=lambda f: not f["required"])
-            forms.append({"name": fn["name"], "description": fn.get("description", ""), "fields": fields})
-        return forms
+        """Each tool as the form builds it: name, description and its JSON schema (the form makes a field
+        per property: enums as choices, numbers, booleans, arrays with rows, nested objects)."""
+        return [{"name": t["function"]["name"], "description": t["function"].get("description", ""),
+                 "parameters": inline_refs(t["function"].get("parameters", {"type": "object", "properties": {}}))}
+                for t in self.info.get("tools", [])]
 
     def view(self) -> dict[str, Any]:
         """Everything the stepper shows, as plain JSON (a fresh dict each time: traits sync on assignment)."""

@@ -66,6 +66,9 @@ def _code_hash() -> str:
     return h.hexdigest()[:10]
 
 
+FIT_SECONDS_PER_DIALOGUE = 0.02  # 9 s for the embedded 504 on the 2-core build machine
+
+
 def load_user_model(data_dir: str | os.PathLike[str] | None = None, split: str = "train", *, use_cache: bool = True) -> UserModel:
     """The user model fitted on `split` (default: the embedded sample's train split), cached on disk."""
     corpus = load_sgd(data_dir, split)
@@ -74,7 +77,10 @@ def load_user_model(data_dir: str | os.PathLike[str] | None = None, split: str =
         return _MODELS[key]
     model = cache.load(f"{key}.pkl") if use_cache else None  # signed by us, else None: never unpickled
     if not isinstance(model, UserModel):
-        model = UserModel.fit(corpus)
+        with cache.first_time(f"fitting the goal-driven user on the {len(corpus.tasks):,} dialogues of SGD's "
+                              f"{split} split", f"about {max(5, round(len(corpus.tasks) * FIT_SECONDS_PER_DIALOGUE, -1)):.0f} s"
+                              " on a 2-core CPU"):
+            model = UserModel.fit(corpus)
         if use_cache:
             cache.save(f"{key}.pkl", model)
     if use_cache:
