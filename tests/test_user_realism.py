@@ -8,8 +8,10 @@ from agentgym.domains.sgd.reward import told
 from agentgym.domains.sgd.schema import domain
 from agentgym.domains.sgd.users import load_user_model
 from agentgym.domains.sgd.users.audit import audit_user
+from agentgym.domains.sgd.users.nlg import TemplateNLG
 from agentgym.domains.sgd.users.optimize import fidelity, real_turns
-from agentgym.domains.sgd.users.realism import degenerate, slot_leaks
+from agentgym.domains.sgd.users.realism import REALISM_RATES, degenerate, slot_leaks
+from agentgym.domains.sgd.users.textchecks import corrupted, form_like, leans_on_context, tidy
 from agentgym.domains.sgd.users.wording import check_wording
 from agentgym.domains.sgd.values import canonical, say_value, surface_forms
 
@@ -36,8 +38,10 @@ def test_what_the_user_says_reads_back_to_the_same_value_and_the_reward_credits_
 
 def test_the_audit_reads_text_with_a_human_baseline_for_every_rate(model, dev):
     m = audit_user(model, dev, max_dialogues=60)
-    for rate in ("off_domain_rate", "slot_name_leak_rate", "text_contradiction_rate", "repeat_rate", "degenerate_rate"):
+    for rate in REALISM_RATES:
         assert 0.0 <= m[f"{rate}_sim"] <= 1.0 and 0.0 <= m[f"{rate}_human"] <= 1.0
+    for rate in ("opening_context_rate", "corrupted_rate", "form_like_rate"):  # within a point of the humans
+        assert m[f"{rate}_sim"] <= m[f"{rate}_human"] + 0.01, (rate, m[f"{rate}_sim"], m[f"{rate}_human"])
     assert m["off_domain_rate_sim"] <= m["off_domain_rate_human"] + 0.005
     assert m["slot_name_leak_rate_sim"] <= 0.01
     assert sum(m["length_hist"]["sim"]) == sum(m["length_hist"]["human"]) == m["user_turns"]
@@ -64,7 +68,8 @@ def test_a_task_is_worded_with_its_own_domain_or_neutral_sentences(model):
         assert not claimed or "Restaurants" in claimed or text in nlg.neutral
 
 
-def test_slot_names_are_leaks_only_where_people_never_write_them(model):
+def test_slot_names_are_leaks_only_where_people_never_write_them(model, dev):
+    model.nlg.add_services(dev.services)  # what the env does for the services it plays (not only those fitted on)
     natural = model.nlg.natural
     veg = ["has_vegetarian_options"]
     assert slot_leaks("What's the has vegetarian options?", veg, natural, veg) == veg
@@ -140,3 +145,65 @@ def test_the_offline_users_knobs_are_tuned_against_the_audit_saved_and_played(tm
     assert env.unwrapped.user.model.policy.upfront_threshold == res["best"]["upfront_threshold"]
     with pytest.raises(ValueError, match="Unknown knob"):
         tune_goal_user(grid={"patiense": [1]}, out=out)
+
+
+def test_the_first_turn_of_every_dev_task_needs_no_earlier_conversation():
+    import gymnasium as gym
+
+    import agentgym  # noqa: F401
+
+    env = gym.make("agentgym/SGD-v0")
+    for seed in range(2):
+        for task_id in env.unwrapped.task_ids:
+            obs, _ = env.reset(seed=seed, options={"task_id": task_id})
+            opening = obs.split("user:", 1)[-1].strip()
+            assert not leans_on_context(opening), (task_id, seed, opening)
+            assert not corrupted(opening) and not form_like(opening), (task_id, seed, opening)
+
+
+@pytest.mark.parametrize("text,leans", [
+    ("I'd like to buy tickets to the event you found.", True), ("How about hotels in the area, are there any?", True),
+    ("I want a hotel reservation there too.", True), ("I would like to find a restaurant there as well.", True),
+    ("Yes, can you find me a restaurant there?", True), ("Instead of the previous time, can you make it at 6:45 pm?", True),
+    ("I'm getting hungry but I don't want to cook. I need to find a place to eat.", False),
+    ("Hi there, could you get me a one way flight please?", False), ("Are there any Drama movies showing?", False),
+    ("Do you have any recommendations for a movie I can watch?", False)])
+def test_what_counts_as_leaning_on_an_earlier_exchange(text, leans):
+    assert leans_on_context(text) is leans
+
+
+def test_corrupted_corpus_text_and_misplaced_spans_never_become_templates(model):
+    def dialogue(utterance, spans, value=None):
+        actions = [{"act": "INFORM", "slot": "city", "values": [value], "canonical_values": [value]}] if value else [
+            {"act": "AFFIRM", "slot": "", "values": [], "canonical_values": []}]
+        return {"turns": [{"speaker": "USER", "utterance": utterance, "frames": [{
+            "service": "Restaurants_1", "slots": [{"slot": "city", "start": a, "exclusive_end": b} for a, b in spans],
+            "actions": actions}]}]}
+    good = dialogue("I want to eat in Fremont.", [(17, 24)], "Fremont")
+    glued = dialogue("That sounds great1", [])  # SGD's own typo, no value in it
+    split = dialogue("I want to eat in Fremont today.", [(19, 24)], "Fremont")  # a span starting inside a word
+    nlg = TemplateNLG.fit([good, glued, split], {})
+    assert [t for ts in nlg.templates.values() for t in ts] == ["I want to eat in {city}."]
+    assert nlg.dropped == {"corrupted text in the corpus": 1, "span off a word boundary": 1}
+    assert model.nlg.dropped.get("corrupted text in the corpus", 0) >= 1  # SGD's train split has "rest54 Minaurant"
+    assert tidy("I want a hotel too .") == "I want a hotel too." and tidy("Sure , that  works !") == "Sure, that works!"
+
+
+def test_values_are_said_by_kind_never_by_reading_the_schema_out(model):
+    """On a service the user was never fitted on, with slots named like the schema's, the offline wording says each
+    value as people say one (no "I'd like the X to be V", no description, no slot name)."""
+    import random
+
+    from agentgym.domains.sgd.users.nlg import TemplateNLG as NLG
+
+    nlg = NLG(slot_words={"pickup_date": "date on which the customer wants to be picked up"})
+    rng = random.Random(0)
+    acts = [("Couriers_9", "INFORM", "pickup_date", ("March 3rd",)), ("Couriers_9", "INFORM", "destination_city", ("Fresno",)),
+            ("Couriers_9", "INFORM", "number_of_boxes", ("2",)), ("Couriers_9", "INFORM", "has_tracking", ("True",)),
+            ("Couriers_9", "INFORM", "is_fragile", ("False",)), ("Couriers_9", "INFORM", "courier_name", ("dontcare",))]
+    for _ in range(20):
+        for act in acts:
+            text = nlg.realize([act], rng)
+            assert text and not form_like(text) and "customer" not in text and "_" not in text, text
+    said = {nlg.realize([a], random.Random(1)) for a in acts}
+    assert any("Fresno" in t and t.startswith(("To ", "I'm going to")) for t in said), said

@@ -96,6 +96,7 @@ def audit_user(model: UserModel, corpus: SGDCorpus, max_dialogues: int | None = 
         said_sim: list[str] = []
         said_human: list[str] = []
         history: list[tuple[str, str]] = []
+        opening = True
         for turn in dialogue["turns"]:
             gold = turn_acts(turn)
             if turn["speaker"] == "SYSTEM":
@@ -117,7 +118,7 @@ def audit_user(model: UserModel, corpus: SGDCorpus, max_dialogues: int | None = 
             t0 = time.perf_counter()
             state.observe_system(last_sys)
             pred = model.policy.decide(state, rng, persona)
-            text = model.nlg.realize(pred, rng)
+            text = model.nlg.realize(pred, rng, "opening" if opening else "reply")
             latency.append(understand_s + time.perf_counter() - t0)  # a user turn = read the agent + decide + word it
             if realize is not None:
                 worded = realize(pred, task, history, text)
@@ -146,8 +147,9 @@ def audit_user(model: UserModel, corpus: SGDCorpus, max_dialogues: int | None = 
                 (sl, text_key(v[0])) for _, _, sl, v in last_sys if v}
             for side, words, earlier in (("sim", text, said_sim), ("human", turn["utterance"], said_human)):
                 texts.add(side, words, task_domains=doms, slots=slots, flags=flags, earlier=earlier, task_id=task.task_id,
-                          contradictions=len(text_contradictions(words, task, cand, offered)))
+                          contradictions=len(text_contradictions(words, task, cand, offered)), opening=opening)
                 earlier.append(words)
+            opening = False
             sim_texts.append(text)
             human_texts.append(turn["utterance"])
             state.observe_user(gold)
@@ -171,4 +173,5 @@ def audit_user(model: UserModel, corpus: SGDCorpus, max_dialogues: int | None = 
         **({"llm_worded_turns": llm_turns, "llm_fallback_rate": round(llm_fallbacks / llm_turns, 4) if llm_turns else 0.0}
            if realize is not None else {}),
         **texts.metrics(),
+        "templates_dropped": dict(model.nlg.dropped),
     }

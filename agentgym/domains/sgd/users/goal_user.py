@@ -174,9 +174,10 @@ class GoalDrivenUser:
 
     def _say(self, acts: list[Act], prefix: str = "") -> UserTurn:
         assert self.state is not None
+        place = "opening" if self.state.turn == 0 else "reply"  # the first turn leans on no earlier exchange
         self.state.observe_user(acts)
         self._last_acts = acts
-        text = self.model.nlg.realize(acts, self.rng)
+        text = self.model.nlg.realize(acts, self.rng, place)
         names = {a for _, a, _, _ in acts}
         nothing_left = self.state.next_intent() is None and not any(p.open_requests() for p in self.intents_started())
         done = "GOODBYE" in names or (names <= _CLOSING and nothing_left)

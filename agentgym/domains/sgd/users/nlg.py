@@ -5,7 +5,14 @@ never seen (services unseen in training included). Every value an act carries en
 A template keeps the domain it was said in: a restaurant task is worded with restaurant users'
 sentences first, then with sentences the domain classifier finds neutral ("Yes, please."), never
 with another domain's ("Yes, please get that cab."). Slots are named the way users name them, or
-by their schema description, never by their schema name ("has vegetarian options")."""
+by their schema description, never by their schema name ("has vegetarian options").
+
+A template also keeps where it was said: a dialogue's first user turn (an opening), the first turn about a
+new service (a switch), or a reply. An opening is worded only with text that needs no conversation before
+it (`leans_on_context`: no "there too", "as well", "the one you found", "Yes, ...", "instead"), real users'
+openings first. An utterance whose spans do not sit on word boundaries, or whose text is itself corrupted
+(SGD's train split has "I want to find a rest54 Minaurant there too."), is never a template
+(`TemplateNLG.dropped` counts them by reason); every realized turn has tokenizer spacing undone (`tidy`)."""
 from __future__ import annotations
 
 import random
@@ -18,6 +25,7 @@ from typing import Any
 from agentgym.domains.sgd.schema import Service, domain
 from agentgym.domains.sgd.tasks import Act, turn_acts
 from agentgym.domains.sgd.users.realism import NEUTRAL_P
+from agentgym.domains.sgd.users.textchecks import SENTENCE, corrupted, leans_on_context, tidy
 from agentgym.domains.sgd.values import say_value
 
 Signature = tuple[tuple[str, str], ...]
@@ -43,6 +51,90 @@ _INTENT_FORMS = ["I'd like to {d}.", "Can you help me {d}?", "I want to {d}.", "
                  "I need to {d}."]
 
 
+_NOT_ALONE = re.compile(r"^\W*(yes|yeah|yep|no|nope|ok|okay|sure|great|perfect|thanks|thank you|bye|goodbye)\b|\?", re.I)
+
+
+_USER_WORDS = [(re.compile(r"\b(the )?user has\b", re.I), "I have"), (re.compile(r"\b(the )?user's\b", re.I), "my"),
+               (re.compile(r"\b(for|to|of|with) (the )?user\b(?! accounts?\b)", re.I), r"\1 me"),
+               (re.compile(r"\buser (accounts?)\b", re.I), r"\1"),
+               (re.compile(r"\b(the )?user (wants|needs|would|is|has|likes)\b", re.I), r"I \2")]
+
+
+def intent_phrase(name: str, description: str) -> str:
+    """An intent as its user says it: the schema's description in the first person ("get the alarms user has
+    already set" → "get the alarms I have already set"), lower-cased for use inside a sentence."""
+    desc = description.strip().rstrip(".")
+    if not desc:
+        return name
+    for pattern, said in _USER_WORDS:
+        desc = pattern.sub(said, desc)
+    return desc[:1].lower() + desc[1:]
+
+
+def flag_phrase(slot: str, wanted: bool, rng: random.Random) -> str:
+    """A yes/no slot said by what it means, from its name ("has_wifi" → "I'd like one with wifi.", "pets_allowed" →
+    "I'd like one where pets are allowed."), never its schema description."""
+    words = slot.lower().split("_")
+    if words[0] in ("has", "have", "with") and len(words) > 1:
+        rest = " ".join(words[1:])
+        return rng.choice([f"I'd like one with {rest}.", f"Preferably with {rest}."]) if wanted else f"I don't need {rest}."
+    if words[-1] == "allowed" and len(words) > 1:
+        rest = " ".join(words[:-1])
+        return f"I'd like one where {rest} are allowed." if wanted else f"It doesn't have to allow {rest}."
+    if words[0] in ("is", "are") and len(words) > 1:
+        rest = " ".join(words[1:])
+        return f"I'd like it to be {rest}." if wanted else f"It doesn't need to be {rest}."
+    if words[0] in ("serves", "offers", "includes", "allows", "provides") and len(words) > 1:
+        rest = " ".join(words[1:])
+        return f"I'd like one that {words[0]} {rest}." if wanted else f"It doesn't need to {words[0][:-1]} {rest}."
+    rest = " ".join(words)
+    return rng.choice([f"Preferably {rest}.", f"{rest[:1].upper()}{rest[1:]} would be good."]) if wanted else f"No {rest}, thanks."
+
+
+_COUNTED = re.compile(r"^(number_of_|num_)|^(travelers|passengers|group_size|party_size|seats|rooms|tickets|adults)$")
+
+
+def carrier(slot: str, value: str, rng: random.Random) -> str:
+    """A value said the way people say one when no real user's sentence for the slot is known: by what kind of
+    value it is (a date, a time, a place, a count), never by reading the slot's schema name or description out
+    ("On March 10th.", "To Las Vegas.", "For 2 rooms.", "Japanese, please.")."""
+    name = slot.lower()
+    if "date" in name or name in ("day", "check_in", "check_out"):
+        return rng.choice([f"On {value}.", f"For {value}, please.", f"It's for {value}."])
+    if "time" in name:
+        return rng.choice([f"At {value}.", f"Around {value}, please."])
+    if re.search(r"(origin|from|source|pickup|departure)", name) and not name.endswith(("date", "time")):
+        return rng.choice([f"From {value}.", f"I'm leaving from {value}."])
+    if re.search(r"(destination|to_|_to$|dropoff)", name):
+        return rng.choice([f"To {value}.", f"I'm going to {value}."])
+    if re.search(r"(city|location|area|where|address)", name):
+        return rng.choice([f"In {value}.", f"Somewhere in {value}.", f"It's in {value}."])
+    if "rating" in name and re.fullmatch(r"\d+(\.\d+)?", value):
+        return rng.choice([f"{value} stars.", f"At least {value} stars, please."]) if value != "1" else "1 star."
+    if _COUNTED.search(name) and re.fullmatch(r"\d+", value):
+        noun = re.sub(r"^(number_of_|num_)", "", name).split("_")[-1]
+        noun = {"travelers": "people", "passengers": "people", "size": "people", "adults": "people"}.get(noun, noun)
+        noun = noun[:-1] if value == "1" and noun.endswith("s") and noun != "people" else noun
+        noun = "person" if value == "1" and noun == "people" else noun
+        return rng.choice([f"For {value} {noun}.", f"{value} {noun}, please."])
+    return rng.choice([f"{value}, please.", f"I'd prefer {value}.", f"Make it {value}."])
+
+
+def _phrase_ok(sentence: str) -> bool:
+    """A sentence that says a slot's value and nothing else a single INFORM may not mean: no yes/no, no
+    thanks, no question, three words or more."""
+    return not _NOT_ALONE.search(sentence) and len(sentence.split()) >= 3
+
+
+def span_ok(text: str, start: int, end: int) -> bool:
+    """An annotated span is usable for delexicalization: inside the text, not blank, and on word boundaries
+    (SGD's values are canonical — "2019-03-03" for "3rd of March" — so the span's text is not compared with them)."""
+    if not 0 <= start < end <= len(text) or not text[start:end].strip():
+        return False
+    return not ((start > 0 and text[start - 1].isalnum() and text[start].isalnum()) or
+                (end < len(text) and text[end].isalnum() and text[end - 1].isalnum()))
+
+
 @dataclass
 class TemplateNLG:
     templates: dict[Signature, list[str]] = field(default_factory=dict)
@@ -52,6 +144,11 @@ class TemplateNLG:
     neutral: frozenset[str] = frozenset()  # templates no domain claims (reusable in any domain)
     slot_words: dict[str, str] = field(default_factory=dict)  # slot → how a person names it
     natural: frozenset[str] = frozenset()  # multi-word slot names real users write as such
+    places: dict[str, frozenset[str]] = field(default_factory=dict)  # template → opening / switch / reply
+    # slot → sentences real users said a value of it in, alone ("I want to leave on {date}."), with their domains
+    # ("*": the domain classifier finds the sentence neutral)
+    slot_phrases: dict[str, list[tuple[str, frozenset[str]]]] = field(default_factory=dict)
+    dropped: dict[str, int] = field(default_factory=dict)  # utterances not made templates, by reason
 
     @classmethod
     def fit(cls, dialogues: Iterable[dict[str, Any]], services: dict[str, Service], classifier: Any = None,
@@ -60,15 +157,29 @@ class TemplateNLG:
         one every template is neutral. `natural`: multi-word slot names real users write as such."""
         templates: dict[Signature, list[str]] = defaultdict(list)
         doms: dict[str, set[str]] = defaultdict(set)
+        places: dict[str, set[str]] = defaultdict(set)
+        dropped: dict[str, int] = defaultdict(int)
         for d in dialogues:
+            seen_services: set[str] = set()
+            first = True
             for turn in d["turns"]:
                 if turn["speaker"] != "USER":
                     continue
+                services_here = {f["service"] for f in turn["frames"]}
+                place = "opening" if first else "switch" if services_here - seen_services else "reply"
+                first = False
+                seen_services |= services_here
                 acts = turn_acts(turn)
                 spans = sorted({(s["start"], s["exclusive_end"], s["slot"]) for f in turn["frames"] for s in f.get("slots", [])})
                 informed = {slot for _, act, slot, v in acts if act == "INFORM" and v}
                 if {s for _, _, s in spans} != informed or len(spans) != len(informed):
                     continue  # a value without a span (or two spans of one slot) cannot be refilled safely
+                if not all(span_ok(turn["utterance"], a, b) for a, b, _ in spans):
+                    dropped["span off a word boundary"] += 1
+                    continue
+                if corrupted(tidy(turn["utterance"])):  # SGD's own typos: "I want to find a rest54 Minaurant there too."
+                    dropped["corrupted text in the corpus"] += 1
+                    continue
                 text, out, last = turn["utterance"], [], 0
                 for start, end, slot in spans:
                     out.append(text[last:start].replace("{", "(").replace("}", ")"))
@@ -77,11 +188,11 @@ class TemplateNLG:
                 out.append(text[last:].replace("{", "(").replace("}", ")"))
                 templates[signature(acts)].append("".join(out))
                 doms["".join(out)] |= {domain(f["service"]) for f in turn["frames"]}
+                places["".join(out)].add(place)
         phrases = {}
         for svc in services.values():
             for intent in svc.intents.values():
-                desc = intent.description.strip().rstrip(".")
-                phrases[intent.name] = desc[:1].lower() + desc[1:] if desc else intent.name
+                phrases[intent.name] = intent_phrase(intent.name, intent.description)
         # frames that people use for many different slots carry no slot-specific words: reusable anywhere
         slots_per_frame: dict[str, set[str]] = defaultdict(set)
         for sig, texts in templates.items():
@@ -95,8 +206,21 @@ class TemplateNLG:
         else:
             preds = classifier.predict([_PLACEHOLDER.sub("", t) for t in texts])
             neutral = frozenset(t for t, (_, p) in zip(texts, preds, strict=True) if p < NEUTRAL_P)
+        said_alone: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        for t, ds in doms.items():
+            for sentence in SENTENCE.findall(t):
+                slots = _PLACEHOLDER.findall(sentence)
+                if len(slots) == 1 and _phrase_ok(sentence):
+                    said_alone[slots[0]][sentence.strip()] |= ds
+        if classifier is not None:  # a sentence no domain claims ("I'd like it on {date}.") may be reused anywhere
+            flat = [(slot, t) for slot, sent in said_alone.items() for t in sent]
+            for (slot, t), (_, p) in zip(flat, classifier.predict([_PLACEHOLDER.sub("", t) for _, t in flat]), strict=True):
+                if p < NEUTRAL_P:
+                    said_alone[slot][t].add("*")
         nlg = cls({k: sorted(set(v)) for k, v in templates.items()}, phrases, [f for f in frames if f in neutral or not doms],
-                  {t: frozenset(v) for t, v in doms.items()}, neutral, natural=natural)
+                  {t: frozenset(v) for t, v in doms.items()}, neutral, natural=natural,
+                  places={t: frozenset(v) for t, v in places.items()}, dropped=dict(dropped),
+                  slot_phrases={slot: sorted((t, frozenset(d)) for t, d in sent.items()) for slot, sent in said_alone.items()})
         nlg.add_services(services)
         return nlg
 
@@ -108,36 +232,46 @@ class TemplateNLG:
                     self.slot_words[slot.name] = _slot_words(slot.name, slot.description, self.natural)
             for intent in svc.intents.values():
                 if intent.name not in self.intent_phrases:
-                    desc = intent.description.strip().rstrip(".")
-                    self.intent_phrases[intent.name] = desc[:1].lower() + desc[1:] if desc else intent.name
+                    self.intent_phrases[intent.name] = intent_phrase(intent.name, intent.description)
 
     def _fill(self, template: str, values: dict[str, str]) -> str:
         return _PLACEHOLDER.sub(lambda m: say_value(values.get(m.group(1), m.group(0))), template)
 
-    def _pick(self, sig: Signature, dom: str) -> list[str]:
-        """Templates for `sig` fit for domain `dom`: its own users' first, else neutral ones."""
+    def _pick(self, sig: Signature, dom: str, place: str = "reply") -> list[str]:
+        """Templates for `sig` fit for domain `dom` (its own users' first, else neutral ones) and for the place:
+        an opening takes only text that leans on no earlier exchange, real openings first."""
         cands = self.templates.get(sig) or []
+        if place == "opening":  # no lean on context, and more than a bare value ("Las Vegas.")
+            cands = [t for t in cands if not leans_on_context(_PLACEHOLDER.sub("x", t))
+                     and re.search(r"[a-z]{2,}", _PLACEHOLDER.sub("", t), re.I)]
+            opened = [t for t in cands if "opening" in self.places.get(t, ())]
+            cands = opened or cands
         own = [t for t in cands if dom in self.domains.get(t, ())]
         return own or [t for t in cands if t in self.neutral or t not in self.domains]
 
-    def _generic(self, act: Act, rng: random.Random | None = None) -> str:
+    def _generic(self, act: Act, rng: random.Random | None = None, place: str = "reply") -> str:
         rng = rng or random.Random(0)
+        frames = [f for f in self.inform_frames if re.search(r"[a-z]{2,}", f.replace("{X}", ""), re.I)  # not a bare "{X}."
+                  and (place != "opening" or not leans_on_context(f.replace("{X}", "x")))]
         _, name, slot, values = act
         words = self.slot_words.get(slot) or slot.replace("_", " ")
         if name == "INFORM" and values and values[0] in ("True", "False"):
-            return f"I'd like that: {words}." if values[0] == "True" else f"I don't need that: {words}."
+            return flag_phrase(slot, values[0] == "True", rng)
         if name == "INFORM_INTENT":
             intent = values[0] if values else ""
             return rng.choice(_INTENT_FORMS).format(d=self.intent_phrases.get(intent, intent))
         if name == "INFORM":
             if values and values[0] == "dontcare":
-                return rng.choice([f"Any {words} is fine with me.", f"I don't mind the {words}.", f"The {words} doesn't matter."])
+                short = words if len(words.split()) <= 3 else " ".join(slot.split("_")[-2:])  # never a description read out
+                return rng.choice([f"Any {short} is fine with me.", f"I don't mind the {short}.", f"The {short} doesn't matter."])
             if not values:
                 return ""
-            if self.inform_frames and rng.random() < 0.5:
-                return rng.choice(self.inform_frames).replace("{X}", say_value(values[0]))
-            return rng.choice([f"The {words} should be {say_value(values[0])}.", f"{say_value(values[0])} for the {words}.",
-                               f"I'd like the {words} to be {say_value(values[0])}."])
+            said = self._slot_phrase(slot, act[0], place, rng)
+            if said:  # how real users said a value of this slot, in this domain when they did
+                return said.replace("{" + slot + "}", say_value(values[0]))
+            if frames and rng.random() < 0.5:
+                return rng.choice(frames).replace("{X}", say_value(values[0]))
+            return carrier(slot, say_value(values[0]), rng)
         if name == "REQUEST":
             return rng.choice(_REQUEST_FORMS).format(w=words)
         return {
@@ -146,15 +280,28 @@ class TemplateNLG:
             "AFFIRM_INTENT": "Yes, please.", "NEGATE_INTENT": "No, not now.",
         }.get(name, "")
 
-    def realize(self, acts: list[Act], rng: random.Random) -> str:
-        """Text for `acts`: a whole human template when one exists, else parts, else generic sentences."""
+    def _slot_phrase(self, slot: str, service: str, place: str, rng: random.Random) -> str | None:
+        """A sentence real users said one value of `slot` in: this domain's first, then any domain's that the
+        domain classifier found neutral; in an opening, none that leans on context."""
+        cands = [(t, d) for t, d in self.slot_phrases.get(slot, ()) if place != "opening" or not leans_on_context(t)]
+        dom = domain(service)
+        own = [t for t, d in cands if dom in d]
+        pool = own or [t for t, d in cands if "*" in d]
+        return rng.choice(pool) if pool else None
+
+    def realize(self, acts: list[Act], rng: random.Random, place: str = "reply") -> str:
+        """Text for `acts`: a whole human template when one exists, else parts, else generic sentences.
+        `place`: "opening" for the first turn of a conversation (see `_pick`), else "reply"."""
+        return tidy(self._realize(acts, rng, place))
+
+    def _realize(self, acts: list[Act], rng: random.Random, place: str) -> str:
         values = {slot: v[0] for _, act, slot, v in acts if act == "INFORM" and v}
         if "dontcare" in values.values():  # human templates carry a real value there
             rest = [a for a in acts if not (a[1] == "INFORM" and a[3] and a[3][0] == "dontcare")]
-            said = [self._generic(a, rng) for a in acts if a not in rest]
-            return " ".join(([self.realize(rest, rng)] if rest else []) + said)
+            said = [self._generic(a, rng, place) for a in acts if a not in rest]
+            return " ".join(([self._realize(rest, rng, place)] if rest else []) + said)
         dom = domain(acts[0][0]) if acts else ""
-        whole = self._pick(signature(acts), dom)
+        whole = self._pick(signature(acts), dom, place)
         if whole:
             return self._fill(rng.choice(whole), values)
         parts: list[str] = []
@@ -162,13 +309,13 @@ class TemplateNLG:
         informs = [a for a in acts if a[1] == "INFORM"]
         groups = [core, informs] if core and informs else [acts]
         for group in groups:
-            cands = self._pick(signature(group), dom)
+            cands = self._pick(signature(group), dom, place)
             if cands and group:
                 parts.append(self._fill(rng.choice(cands), values))
                 continue
             for act in group:
-                single = self._pick(signature([act]), dom)
-                parts.append(self._fill(rng.choice(single), values) if single else self._generic(act, rng))
+                single = self._pick(signature([act]), dom, place)
+                parts.append(self._fill(rng.choice(single), values) if single else self._generic(act, rng, place))
         return " ".join(p.strip() for p in parts if p.strip())
 
 

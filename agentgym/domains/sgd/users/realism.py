@@ -12,6 +12,11 @@ turns and the real users' turns of the same dialogues, so every rate has a human
   offered in the dialogue nor open to offers;
 - **repetition**: the same text as an earlier user turn of the dialogue; **degenerate**: one word or
   phrase repeated within a turn ("SURROUNDER SURROUNDER …");
+- **openings that lean on context**: a dialogue's first user turn that presupposes an earlier exchange
+  ("I want a hotel there too.", "Yes, can you ...": `nlg.leans_on_context`), per opening;
+- **corrupted text**: a value spliced into a word ("rest54 Minaurant") or tokenizer spacing (`textchecks.corrupted`);
+- **form-like slot phrasing**: "I'd like the star rating to be 1.", "Japanese for the category.", a schema
+  description read aloud (`textchecks.form_like`);
 - **length**: words per turn, simulator vs humans (two-sample Kolmogorov–Smirnov statistic).
 """
 from __future__ import annotations
@@ -25,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from agentgym.domains.sgd.schema import Service, domain
+from agentgym.domains.sgd.users.textchecks import corrupted, form_like, leans_on_context
 from agentgym.domains.sgd.values import text_key
 
 OFF_DOMAIN_P = 0.9  # the audit's threshold: the classifier is sure of another domain (real users: 0.8 % of dev turns)
@@ -120,8 +126,13 @@ class _Side:
     contradictions: int = 0
     repeats: int = 0
     degenerate: int = 0
+    openings: int = 0
+    opening_leans: int = 0
+    corrupted: int = 0
+    form_like: int = 0
     lengths: list[int] = field(default_factory=list)
     examples: list[dict[str, str]] = field(default_factory=list)
+    leaning_openings: list[dict[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -134,9 +145,17 @@ class TextAudit:
     _pending: list[tuple[str, str, set[str], str]] = field(default_factory=list)
 
     def add(self, side: str, text: str, *, task_domains: set[str], slots: Iterable[str], earlier: list[str],
-            contradictions: int, task_id: str = "", flags: Iterable[str] = ()) -> None:
+            contradictions: int, task_id: str = "", flags: Iterable[str] = (), opening: bool = False) -> None:
         s = self.sides[side]
         s.turns += 1
+        s.corrupted += corrupted(text)
+        s.form_like += form_like(text)
+        if opening:
+            s.openings += 1
+            if leans_on_context(text):
+                s.opening_leans += 1
+                if len(s.leaning_openings) < 5:
+                    s.leaning_openings.append({"task": task_id, "text": text})
         s.leaks += bool(slot_leaks(text, slots, self.natural, flags))
         s.contradictions += bool(contradictions)
         s.repeats += text_key(text) in {text_key(e) for e in earlier}
@@ -170,6 +189,10 @@ class TextAudit:
             out[f"text_contradiction_rate_{name}"] = round(s.contradictions / n, 4)
             out[f"repeat_rate_{name}"] = round(s.repeats / n, 4)
             out[f"degenerate_rate_{name}"] = round(s.degenerate / n, 4)
+            out[f"corrupted_rate_{name}"] = round(s.corrupted / n, 4)
+            out[f"form_like_rate_{name}"] = round(s.form_like / n, 4)
+            out[f"opening_context_rate_{name}"] = round(s.opening_leans / max(s.openings, 1), 4)
+            out[f"leaning_opening_examples_{name}"] = s.leaning_openings
             out[f"words_per_turn_{name}"] = round(float(np.mean(s.lengths)), 2) if s.lengths else 0.0
         sim, human = self.sides["sim"].lengths, self.sides["human"].lengths
         out["length_ks"] = round(float(ks_2samp(sim, human).statistic), 4) if sim and human else 0.0
@@ -181,12 +204,15 @@ class TextAudit:
         return out
 
 
-REALISM_RATES = ("off_domain_rate", "slot_name_leak_rate", "text_contradiction_rate", "repeat_rate", "degenerate_rate")
+REALISM_RATES = ("off_domain_rate", "slot_name_leak_rate", "text_contradiction_rate", "repeat_rate", "degenerate_rate",
+                 "corrupted_rate", "form_like_rate", "opening_context_rate")
 
 
 def realism_figure(metrics: dict[str, Any], title: str = "Simulated vs real users, text level") -> Any:
     """Rates side by side (simulator vs humans) and the words-per-turn histograms (plotly)."""
-    import plotly.graph_objects as go
+    from agentgym.extras import require
+
+    go = require("plotly.graph_objects", "The realism figure")
     from plotly.subplots import make_subplots
 
     fig = make_subplots(rows=1, cols=2, subplot_titles=("rate of user turns", "words per turn"))
