@@ -151,6 +151,8 @@ def _eval_user(args: argparse.Namespace) -> int:
         raise ValueError(f"--max-dialogues must be at least 1 (or left out for all), got {args.max_dialogues}.")
     if args.agent_episodes < 0:
         raise ValueError(f"--agent-episodes must be 0 (skip) or more, got {args.agent_episodes}.")
+    if args.naturalness < 0:
+        raise ValueError(f"--naturalness must be 0 (skip) or a number of training dialogues, got {args.naturalness}.")
     train_dir = args.train_dir or args.data_dir
     model = load_user_model(train_dir, args.train_split)
     corpus = load_sgd(args.data_dir, args.split)
@@ -166,8 +168,16 @@ def _eval_user(args: argparse.Namespace) -> int:
 
         realize = program_realizer(load_program(args.user_program)[0], AgentgymLM(args.user_llm))
     metrics["user"] = args.user
+    held_out: list[tuple[str, str]] = []
     metrics.update(audit_user(model, corpus, max_dialogues=args.max_dialogues, seed=args.seed, progress=not args.quiet,
-                              realize=realize))
+                              realize=realize, texts_out=held_out))
+    if args.naturalness:
+        from agentgym.domains.sgd.users.realism import naturalness
+
+        seen: list[tuple[str, str]] = []  # the classifier learns on the split the user was fitted on, scored here
+        audit_user(model, load_sgd(train_dir, args.train_split), max_dialogues=args.naturalness, seed=args.seed,
+                   realize=realize, texts_out=seen)
+        metrics.update(naturalness(seen, held_out, seed=args.seed))
     if args.agent_episodes:
         for user in ("goal", "replay"):
             env = gym.make("agentgym/SGD-v0", data_dir=args.data_dir, split=args.split, user=user, user_kwargs={"train_dir": train_dir})
@@ -182,7 +192,7 @@ def _eval_user(args: argparse.Namespace) -> int:
         realism_figure(metrics).write_html(args.figure, include_plotlyjs=True)
         metrics["figure"] = args.figure
     if not args.json:  # the table stays readable; --json keeps everything
-        metrics = {k: v for k, v in metrics.items() if k not in ("length_hist", "off_domain_examples_sim")}
+        metrics = {k: v for k, v in metrics.items() if k not in ("length_hist", "most_simulated") and "examples" not in k}
     _print_metrics(metrics, args.json)
     return 0
 
@@ -452,6 +462,9 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--agent-episodes", type=int, default=200,
                     help="also play the scripted agent against this user and trace replay (0: skip)")
     ev.add_argument("--figure", default=None, help="write the text-realism figure (plotly HTML) here")
+    ev.add_argument("--naturalness", type=int, default=2000,
+                    help="train a classifier to tell simulated from human turns on this many dialogues of --train-split and "
+                         "report its accuracy on the audited split (0.5 = indistinguishable; 0: skip)")
     ev.add_argument("--user", choices=["goal", "hybrid", "dspy"], default="goal",
                     help="whose words to audit: the template wording (goal), or an LLM wording of the same acts, checked "
                          "and replaced like in the env (hybrid: --user-llm; dspy: --user-program); reports llm_fallback_rate")

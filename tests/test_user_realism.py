@@ -207,3 +207,60 @@ def test_values_are_said_by_kind_never_by_reading_the_schema_out(model):
             assert text and not form_like(text) and "customer" not in text and "_" not in text, text
     said = {nlg.realize([a], random.Random(1)) for a in acts}
     assert any("Fresno" in t and t.startswith(("To ", "I'm going to")) for t in said), said
+
+
+def test_the_naturalness_classifier_is_at_chance_when_sides_match_and_sees_form_speak(dev):
+    from agentgym.domains.sgd.users.realism import naturalness
+
+    humans = [t["utterance"] for d in dev.dialogues for t in d["turns"] if t["speaker"] == "USER"]
+    train, held = humans[: len(humans) // 2], humans[len(humans) // 2:]
+    same = naturalness([(s, t) for t in train for s in ("sim", "human")], [(s, t) for t in held for s in ("sim", "human")])
+    assert same["naturalness_accuracy"] == 0.5  # every text on both sides: nothing to tell them apart by
+    slots = ["star rating", "number of seats", "category"]
+    form = [f"I'd like the {slots[i % 3]} to be {t.split()[-1]}" for i, t in enumerate(humans)]
+    speaks = naturalness([("human", t) for t in train] + [("sim", t) for t in form[: len(train)]],
+                         [("human", t) for t in held] + [("sim", t) for t in form[len(train):]])
+    assert speaks["naturalness_accuracy"] > 0.95 and speaks["naturalness_ci95"][0] <= speaks["naturalness_accuracy"] <= speaks["naturalness_ci95"][1]
+
+
+def test_eval_user_reports_how_well_a_classifier_tells_the_simulator_from_humans(capsys):
+    from agentgym.cli import main
+
+    assert main(["eval-user", "--agent-episodes", "0", "--max-dialogues", "20", "--naturalness", "60", "--json", "--quiet"]) == 0
+    m = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert 0.0 <= m["naturalness_accuracy"] <= 1.0 and m["naturalness_held_out_turns"] == 2 * m["user_turns"]
+    assert m["naturalness_ci95"][0] <= m["naturalness_accuracy"] <= m["naturalness_ci95"][1]
+
+
+def test_a_template_never_names_a_value_its_turn_does_not_inform_and_categorical_values_are_refilled():
+    from agentgym.domains.sgd.schema import Intent, Service, Slot
+
+    svc = Service("Movies_9", "Find movies to watch", {
+        "genre": Slot("genre", "Genre of the movie", True, ("Drama", "Horror", "Comedy")),
+        "city": Slot("city", "City", False, ())},
+        {"FindMovies": Intent("FindMovies", "Find movies", False, ("city",), {"genre": "dontcare"}, ("genre", "city"))})
+
+    def turn(utterance, informs, spans=()):
+        return {"turns": [{"speaker": "USER", "utterance": utterance, "frames": [{
+            "service": "Movies_9", "slots": [{"slot": sl, "start": a, "exclusive_end": b} for sl, a, b in spans],
+            "actions": [{"act": "INFORM", "slot": sl, "values": [v], "canonical_values": [v]} for sl, v in informs]}]}]}
+    nlg = TemplateNLG.fit([turn("I like horror or Drama.", [("genre", "Drama")]),  # names a genre it does not inform
+                           turn("Something Drama in Fresno.", [("genre", "Drama"), ("city", "Fresno")], [("city", 19, 25)])], {"Movies_9": svc})
+    assert [t for ts in nlg.templates.values() for t in ts] == ["Something {genre} in {city}."]
+    assert nlg.dropped == {"a value it does not inform": 1}
+    import random
+    assert nlg.realize([("Movies_9", "INFORM", "genre", ("Comedy",)), ("Movies_9", "INFORM", "city", ("Napa",))],
+                       random.Random(0)) == "Something Comedy in Napa."
+
+
+def test_a_service_that_shares_its_domain_and_intent_names_is_not_worded_with_the_others_words():
+    """Services_4 (therapists) is not in the embedded train split; Services_1-3 (salons, dentists, doctors) are, with
+    the same intent name FindProvider. Its user asks for a therapist, never a dentist or a salon."""
+    import gymnasium as gym
+
+    import agentgym  # noqa: F401
+
+    env = gym.make("agentgym/SGD-v0")
+    for seed in range(8):
+        obs, _ = env.reset(seed=seed, options={"task_id": "13_00084"})
+        assert not any(w in obs.lower() for w in ("dentist", "salon", "doctor", "parlor", "stylist", "hair")), obs

@@ -59,13 +59,15 @@ def text_contradictions(text: str, task: Any, candidates: dict[tuple[str, str], 
 
 
 def audit_user(model: UserModel, corpus: SGDCorpus, max_dialogues: int | None = None, seed: int = 0,
-               progress: bool = False, persona: Any = None, realize: Any = None) -> dict[str, Any]:
+               progress: bool = False, persona: Any = None, realize: Any = None,
+               texts_out: list[tuple[str, str]] | None = None) -> dict[str, Any]:
     """Metrics of the simulator against the real users of `corpus` (see module docstring).
 
     realize: an LLM wording of the user's acts, `realize(acts, task, history, template) -> str | None`
     (`llm_user.hybrid_realizer`, `dspy_user.program_realizer`; None: the call failed). Each wording is
     checked as the env checks it (`wording.check_wording`) and replaced by the template when it fails;
-    the text metrics read what would have been shown, and `llm_fallback_rate` says how often."""
+    the text metrics read what would have been shown, and `llm_fallback_rate` says how often.
+    texts_out: a list that gets every user turn as ("sim", text) and ("human", text) (for `realism.naturalness`)."""
     import random
 
     from tqdm.auto import tqdm
@@ -152,6 +154,8 @@ def audit_user(model: UserModel, corpus: SGDCorpus, max_dialogues: int | None = 
             opening = False
             sim_texts.append(text)
             human_texts.append(turn["utterance"])
+            if texts_out is not None:
+                texts_out += [("sim", text), ("human", turn["utterance"])]
             state.observe_user(gold)
             prev_user = [a for _, a, _, _ in gold]
     ms = [1000 * x for x in latency]

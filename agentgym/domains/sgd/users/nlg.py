@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import random
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,15 +60,85 @@ _USER_WORDS = [(re.compile(r"\b(the )?user has\b", re.I), "I have"), (re.compile
                (re.compile(r"\b(the )?user (wants|needs|would|is|has|likes)\b", re.I), r"I \2")]
 
 
-def intent_phrase(name: str, description: str) -> str:
-    """An intent as its user says it: the schema's description in the first person ("get the alarms user has
-    already set" → "get the alarms I have already set"), lower-cased for use inside a sentence."""
+def _entity(svc: Service, intent: Any) -> str:
+    """What a search intent finds, named by the one `<thing>_name` slot among its results ("therapist_name" →
+    "therapist"); "" when there is no such single word."""
+    if intent.is_transactional or not re.match(r"(Find|Search|Lookup|Look)", intent.name):
+        return ""
+    names = [sl[: -len("_name")] for sl in intent.result_slots if sl.endswith("_name") and "_" not in sl[: -len("_name")]]
+    return names[0] if len(names) == 1 and names[0] not in ("user", "recipient", "contact", "account") else ""
+
+
+def intent_phrase(name: str, description: str, entity: str = "") -> str:
+    """An intent as its user says it: a search by what it finds ("find a therapist"), else the schema's
+    description in the first person ("get the alarms user has already set" → "get the alarms I have already
+    set"), lower-cased for use inside a sentence."""
+    if entity:
+        return f"find {'an' if entity[0] in 'aeiou' else 'a'} {entity}"
     desc = description.strip().rstrip(".")
     if not desc:
         return name
     for pattern, said in _USER_WORDS:
         desc = pattern.sub(said, desc)
     return desc[:1].lower() + desc[1:]
+
+
+def _known_values(dialogues: list[dict[str, Any]]) -> dict[tuple[str, str], set[str]]:
+    """(service, slot) → the values real users wrote for it (its spans' text), for telling a stray value in a turn."""
+    known: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for d in dialogues:
+        for turn in d["turns"]:
+            for f in turn["frames"]:
+                for sp in f.get("slots", []):
+                    value = turn["utterance"][sp["start"]:sp["exclusive_end"]].strip().lower()
+                    if len(value) >= 4 and not value.isdigit():
+                        known[(f["service"], sp["slot"])].add(value)
+    return known
+
+
+def _stray_values(turn: dict[str, Any], services: dict[str, Service], known: dict[tuple[str, str], set[str]],
+                  spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]] | None:
+    """Values written in a user turn outside its spans: spans to add for the categorical slots the turn informs
+    with that very value (SGD gives categorical values no span), or None when the text names a value (a
+    categorical one, or one real users wrote for that slot elsewhere) the turn does not inform — a template would
+    carry it into every goal ("I need a Psychologist" said for a Dentist, "I like horror or Drama" for Drama)."""
+    text = turn["utterance"]
+    low = text.lower()
+    said = {(a["slot"], v.lower()) for f in turn["frames"] for a in f.get("actions", []) if a.get("act") == "INFORM"
+            for v in a.get("values", [])}
+    taken = [(a, b) for a, b, _ in spans]
+    found: list[tuple[int, int, str]] = []
+    for f in turn["frames"]:
+        svc = services.get(f["service"])
+        slots = svc.slots.values() if svc is not None else []
+        candidates = [(sl.name, v, True) for sl in slots if sl.is_categorical for v in sl.possible_values]
+        candidates += [(slot, v, False) for (service, slot), vals in known.items() if service == f["service"] for v in vals]
+        for slot, v, categorical in candidates:
+            if v in ("True", "False", "dontcare") or len(v) < 3 or v.isdigit():
+                continue
+            for m in re.finditer(r"(?<![a-z0-9])" + re.escape(v.lower()) + r"(?![a-z0-9])", low):
+                if any(a < m.end() and m.start() < b for a, b in taken):
+                    continue  # inside a span: that value is refilled
+                if (slot, v.lower()) not in said:
+                    return None
+                if categorical:
+                    found.append((m.start(), m.end(), slot))
+                    taken.append((m.start(), m.end()))
+    return found
+
+
+_COMMON = frozenset("name names date time city number type find search service services book reserve make want user users "
+                    "with from that this your their have will when where which what price rating address phone location "
+                    "also into about more most such like other some each".split())
+
+
+def _schema_words(svc: Service) -> frozenset[str]:
+    """The words a service's schema is made of (slot names, categorical values, descriptions) less the ones every
+    service uses: what ties a sentence to that service."""
+    text = " ".join([svc.description, *(sl.name.replace("_", " ") for sl in svc.slots.values()),
+                     *(v for sl in svc.slots.values() for v in sl.possible_values if v not in ("True", "False", "dontcare")),
+                     *(i.description for i in svc.intents.values())])
+    return frozenset(w for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in _COMMON)
 
 
 def flag_phrase(slot: str, wanted: bool, rng: random.Random) -> str:
@@ -145,9 +215,16 @@ class TemplateNLG:
     slot_words: dict[str, str] = field(default_factory=dict)  # slot → how a person names it
     natural: frozenset[str] = frozenset()  # multi-word slot names real users write as such
     places: dict[str, frozenset[str]] = field(default_factory=dict)  # template → opening / switch / reply
+    # template → services real users said it to: "I need to find a dentist in {city}." is Services_2's, and
+    # Services_4 (therapists) shares its domain and intent name but not its words
+    services_of: dict[str, frozenset[str]] = field(default_factory=dict)
+    # service → words that tie text to it: its schema's, and words only its users write within its domain ("salon")
+    service_words: dict[str, frozenset[str]] = field(default_factory=dict)
+    _schema_seen: set[str] = field(default_factory=set)
+    _foreign_seen: dict[tuple[str, str], bool] = field(default_factory=dict)
     # slot → sentences real users said a value of it in, alone ("I want to leave on {date}."), with their domains
     # ("*": the domain classifier finds the sentence neutral)
-    slot_phrases: dict[str, list[tuple[str, frozenset[str]]]] = field(default_factory=dict)
+    slot_phrases: dict[str, list[tuple[str, frozenset[str], frozenset[str]]]] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)  # utterances not made templates, by reason
 
     @classmethod
@@ -155,9 +232,13 @@ class TemplateNLG:
             natural: frozenset[str] = frozenset()) -> TemplateNLG:
         """`classifier` (a `realism.DomainClassifier`) marks the templates any domain may reuse; without
         one every template is neutral. `natural`: multi-word slot names real users write as such."""
+        dialogues = list(dialogues)
+        known = _known_values(dialogues)
         templates: dict[Signature, list[str]] = defaultdict(list)
         doms: dict[str, set[str]] = defaultdict(set)
         places: dict[str, set[str]] = defaultdict(set)
+        svcs: dict[str, set[str]] = defaultdict(set)
+        said_to: dict[str, Counter[str]] = defaultdict(Counter)  # service → words its users wrote (one-service turns)
         dropped: dict[str, int] = defaultdict(int)
         for d in dialogues:
             seen_services: set[str] = set()
@@ -166,12 +247,19 @@ class TemplateNLG:
                 if turn["speaker"] != "USER":
                     continue
                 services_here = {f["service"] for f in turn["frames"]}
+                if len(services_here) == 1:
+                    said_to[next(iter(services_here))].update(set(re.findall(r"[a-z]{4,}", turn["utterance"].lower())))
                 place = "opening" if first else "switch" if services_here - seen_services else "reply"
                 first = False
                 seen_services |= services_here
                 acts = turn_acts(turn)
                 spans = sorted({(s["start"], s["exclusive_end"], s["slot"]) for f in turn["frames"] for s in f.get("slots", [])})
                 informed = {slot for _, act, slot, v in acts if act == "INFORM" and v}
+                stray = _stray_values(turn, services, known, spans)
+                if stray is None:
+                    dropped["a value it does not inform"] += 1  # "I like horror or Drama." with genre=Drama
+                    continue
+                spans = sorted(spans + stray)
                 if {s for _, _, s in spans} != informed or len(spans) != len(informed):
                     continue  # a value without a span (or two spans of one slot) cannot be refilled safely
                 if not all(span_ok(turn["utterance"], a, b) for a, b, _ in spans):
@@ -188,6 +276,7 @@ class TemplateNLG:
                 out.append(text[last:].replace("{", "(").replace("}", ")"))
                 templates[signature(acts)].append("".join(out))
                 doms["".join(out)] |= {domain(f["service"]) for f in turn["frames"]}
+                svcs["".join(out)] |= {f["service"] for f in turn["frames"]}
                 places["".join(out)].add(place)
         phrases = {}
         for svc in services.values():
@@ -207,11 +296,13 @@ class TemplateNLG:
             preds = classifier.predict([_PLACEHOLDER.sub("", t) for t in texts])
             neutral = frozenset(t for t, (_, p) in zip(texts, preds, strict=True) if p < NEUTRAL_P)
         said_alone: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        said_by: dict[str, set[str]] = defaultdict(set)  # sentence → services its users said it to
         for t, ds in doms.items():
             for sentence in SENTENCE.findall(t):
                 slots = _PLACEHOLDER.findall(sentence)
                 if len(slots) == 1 and _phrase_ok(sentence):
                     said_alone[slots[0]][sentence.strip()] |= ds
+                    said_by[sentence.strip()] |= svcs[t]
         if classifier is not None:  # a sentence no domain claims ("I'd like it on {date}.") may be reused anywhere
             flat = [(slot, t) for slot, sent in said_alone.items() for t in sent]
             for (slot, t), (_, p) in zip(flat, classifier.predict([_PLACEHOLDER.sub("", t) for _, t in flat]), strict=True):
@@ -220,32 +311,53 @@ class TemplateNLG:
         nlg = cls({k: sorted(set(v)) for k, v in templates.items()}, phrases, [f for f in frames if f in neutral or not doms],
                   {t: frozenset(v) for t, v in doms.items()}, neutral, natural=natural,
                   places={t: frozenset(v) for t, v in places.items()}, dropped=dict(dropped),
-                  slot_phrases={slot: sorted((t, frozenset(d)) for t, d in sent.items()) for slot, sent in said_alone.items()})
+                  services_of={t: frozenset(v) for t, v in svcs.items()},
+                  slot_phrases={slot: sorted((t, frozenset(d), frozenset(said_by[t])) for t, d in sent.items())
+                                for slot, sent in said_alone.items()})
+        for svc, words in said_to.items():  # a word only one service's users write in their domain ties text to it
+            rivals = Counter[str]()
+            for other, theirs in said_to.items():
+                if other != svc and domain(other) == domain(svc):
+                    rivals.update(theirs)
+            nlg.service_words[svc] = frozenset(w for w, n in words.items() if not rivals[w] and w not in _COMMON)
         nlg.add_services(services)
         return nlg
 
     def add_services(self, services: dict[str, Service]) -> None:
         """Learn how to name the intents and slots of services seen only now (for unseen-service fallbacks)."""
         for svc in services.values():
+            if svc.name not in self._schema_seen:
+                self._schema_seen.add(svc.name)
+                self._foreign_seen.clear()
+                self.service_words[svc.name] = self.service_words.get(svc.name, frozenset()) | _schema_words(svc)
             for slot in svc.slots.values():
                 if slot.name not in self.slot_words:
                     self.slot_words[slot.name] = _slot_words(slot.name, slot.description, self.natural)
             for intent in svc.intents.values():
                 if intent.name not in self.intent_phrases:
                     self.intent_phrases[intent.name] = intent_phrase(intent.name, intent.description)
+                # services share intent names (Services_1..4 all have FindProvider: salons, dentists, doctors, therapists)
+                self.intent_phrases.setdefault(f"{svc.name}:{intent.name}", intent_phrase(intent.name, intent.description,
+                                                                                          _entity(svc, intent)))
 
     def _fill(self, template: str, values: dict[str, str]) -> str:
         return _PLACEHOLDER.sub(lambda m: say_value(values.get(m.group(1), m.group(0))), template)
 
-    def _pick(self, sig: Signature, dom: str, place: str = "reply") -> list[str]:
-        """Templates for `sig` fit for domain `dom` (its own users' first, else neutral ones) and for the place:
-        an opening takes only text that leans on no earlier exchange, real openings first."""
+    def _pick(self, sig: Signature, dom: str, place: str = "reply", service: str = "") -> list[str]:
+        """Templates for `sig` fit for `service` (its own users' first), else for its domain `dom`, else neutral
+        ones, and for the place: an opening takes only text that leans on no earlier exchange, real openings first."""
         cands = self.templates.get(sig) or []
         if place == "opening":  # no lean on context, and more than a bare value ("Las Vegas.")
             cands = [t for t in cands if not leans_on_context(_PLACEHOLDER.sub("x", t))
                      and re.search(r"[a-z]{2,}", _PLACEHOLDER.sub("", t), re.I)]
             opened = [t for t in cands if "opening" in self.places.get(t, ())]
             cands = opened or cands
+        mine = [t for t in cands if service in self.services_of.get(t, ())]
+        if mine:
+            return mine
+        # another service of the domain: not with words of its own schema the target's lacks ("I need to find a
+        # dentist in {city}." is Services_2's; Services_4, therapists, shares its domain and intent name, not its words)
+        cands = [t for t in cands if not self._foreign(t, self.services_of.get(t, frozenset()), service)]
         own = [t for t in cands if dom in self.domains.get(t, ())]
         return own or [t for t in cands if t in self.neutral or t not in self.domains]
 
@@ -259,7 +371,8 @@ class TemplateNLG:
             return flag_phrase(slot, values[0] == "True", rng)
         if name == "INFORM_INTENT":
             intent = values[0] if values else ""
-            return rng.choice(_INTENT_FORMS).format(d=self.intent_phrases.get(intent, intent))
+            said = self.intent_phrases.get(f"{act[0]}:{intent}") or self.intent_phrases.get(intent, intent)
+            return rng.choice(_INTENT_FORMS).format(d=said)
         if name == "INFORM":
             if values and values[0] == "dontcare":
                 short = words if len(words.split()) <= 3 else " ".join(slot.split("_")[-2:])  # never a description read out
@@ -280,10 +393,24 @@ class TemplateNLG:
             "AFFIRM_INTENT": "Yes, please.", "NEGATE_INTENT": "No, not now.",
         }.get(name, "")
 
+    def _foreign(self, text: str, said_to: frozenset[str], service: str) -> bool:
+        """Does `text`, said by users of `said_to`, carry words that tie it to those services and not to `service`?
+        (Remembered per text and service: the answer only changes when a service is added.)"""
+        if service in said_to:
+            return False
+        key = (text, service)
+        seen = self._foreign_seen.get(key)
+        if seen is None:
+            mine = self.service_words.get(service, frozenset())
+            theirs = set().union(*(self.service_words.get(x, frozenset()) for x in said_to)) - mine
+            seen = self._foreign_seen[key] = bool(theirs & set(re.findall(r"[a-z]{4,}", _PLACEHOLDER.sub("", text).lower())))
+        return seen
+
     def _slot_phrase(self, slot: str, service: str, place: str, rng: random.Random) -> str | None:
-        """A sentence real users said one value of `slot` in: this domain's first, then any domain's that the
-        domain classifier found neutral; in an opening, none that leans on context."""
-        cands = [(t, d) for t, d in self.slot_phrases.get(slot, ()) if place != "opening" or not leans_on_context(t)]
+        """A sentence real users said one value of `slot` in: this service's or domain's first (none with another
+        service's words), then any domain's the classifier found neutral; in an opening, none that leans on context."""
+        cands = [(t, d) for t, d, svcs in self.slot_phrases.get(slot, ())
+                 if (place != "opening" or not leans_on_context(t)) and not self._foreign(t, svcs, service)]
         dom = domain(service)
         own = [t for t, d in cands if dom in d]
         pool = own or [t for t, d in cands if "*" in d]
@@ -300,8 +427,9 @@ class TemplateNLG:
             rest = [a for a in acts if not (a[1] == "INFORM" and a[3] and a[3][0] == "dontcare")]
             said = [self._generic(a, rng, place) for a in acts if a not in rest]
             return " ".join(([self._realize(rest, rng, place)] if rest else []) + said)
-        dom = domain(acts[0][0]) if acts else ""
-        whole = self._pick(signature(acts), dom, place)
+        service = acts[0][0] if acts else ""
+        dom = domain(service)
+        whole = self._pick(signature(acts), dom, place, service)
         if whole:
             return self._fill(rng.choice(whole), values)
         parts: list[str] = []
@@ -309,12 +437,12 @@ class TemplateNLG:
         informs = [a for a in acts if a[1] == "INFORM"]
         groups = [core, informs] if core and informs else [acts]
         for group in groups:
-            cands = self._pick(signature(group), dom, place)
+            cands = self._pick(signature(group), dom, place, service)
             if cands and group:
                 parts.append(self._fill(rng.choice(cands), values))
                 continue
             for act in group:
-                single = self._pick(signature([act]), dom, place)
+                single = self._pick(signature([act]), dom, place, service)
                 parts.append(self._fill(rng.choice(single), values) if single else self._generic(act, rng, place))
         return " ".join(p.strip() for p in parts if p.strip())
 

@@ -204,6 +204,37 @@ class TextAudit:
         return out
 
 
+def naturalness(train: list[tuple[str, str]], held_out: list[tuple[str, str]], seed: int = 0) -> dict[str, Any]:
+    """How well a classifier tells the simulator's turns from the humans' (TF-IDF of word 1–2-grams and character
+    3–5-grams, logistic regression), fitted on `train` pairs (("sim" | "human", text), e.g. `audit_user(...,
+    texts_out=...)` on the train split) and scored on `held_out` ones (the audited split). Both sides have one
+    turn per real user turn, so chance is 0.5: the closer the held-out accuracy is to it, the more human the
+    simulator reads. The interval is Wilson's 95 %; `most_simulated` are held-out simulator turns it was surest of."""
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    if not train or not held_out or len({s for s, _ in train}) < 2:
+        raise ValueError("naturalness needs simulator and human turns on both sides (train and held out).")
+    words = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, lowercase=True)
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), min_df=3, sublinear_tf=True, lowercase=False)
+    x_train = hstack([words.fit_transform([t for _, t in train]), chars.fit_transform([t for _, t in train])]).tocsr()
+    y_train = np.array([s == "sim" for s, _ in train])
+    model = LogisticRegression(max_iter=1000, C=2.0, random_state=seed).fit(x_train, y_train)
+    x = hstack([words.transform([t for _, t in held_out]), chars.transform([t for _, t in held_out])]).tocsr()
+    y = np.array([s == "sim" for s, _ in held_out])
+    p = model.predict_proba(x)[:, 1]
+    correct = int(((p >= 0.5) == y).sum())
+    n = len(y)
+    acc, z = correct / n, 1.96
+    centre = (acc + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(acc * (1 - acc) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    order = np.argsort(-p)
+    surest = [held_out[i][1] for i in order if y[i]][:5]
+    return {"naturalness_accuracy": round(acc, 4), "naturalness_ci95": [round(float(centre - half), 4), round(float(centre + half), 4)],
+            "naturalness_train_turns": len(train), "naturalness_held_out_turns": n, "most_simulated": surest}
+
+
 REALISM_RATES = ("off_domain_rate", "slot_name_leak_rate", "text_contradiction_rate", "repeat_rate", "degenerate_rate",
                  "corrupted_rate", "form_like_rate", "opening_context_rate")
 
