@@ -96,34 +96,54 @@ def _known_values(dialogues: list[dict[str, Any]]) -> dict[tuple[str, str], set[
     return known
 
 
-def _stray_values(turn: dict[str, Any], services: dict[str, Service], known: dict[tuple[str, str], set[str]],
+_WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
+
+
+def _value_index(services: dict[str, Service], known: dict[tuple[str, str], set[str]]) -> dict[str, dict[str, list[tuple[str, bool]]]]:
+    """service → value text (lower case) → [(slot, categorical)]: the values a user turn of that service may name."""
+    index: dict[str, dict[str, list[tuple[str, bool]]]] = defaultdict(lambda: defaultdict(list))
+    for svc in services.values():
+        for sl in svc.slots.values():
+            if sl.is_categorical:
+                for v in sl.possible_values:
+                    if v not in ("True", "False", "dontcare") and len(v) >= 3 and not v.isdigit():
+                        index[svc.name][v.lower()].append((sl.name, True))
+    for (service, slot), vals in known.items():
+        for v in vals:
+            index[service][v].append((slot, False))
+    return index
+
+
+def _stray_values(turn: dict[str, Any], index: dict[str, dict[str, list[tuple[str, bool]]]],
                   spans: list[tuple[int, int, str]]) -> list[tuple[int, int, str]] | None:
     """Values written in a user turn outside its spans: spans to add for the categorical slots the turn informs
     with that very value (SGD gives categorical values no span), or None when the text names a value (a
     categorical one, or one real users wrote for that slot elsewhere) the turn does not inform — a template would
-    carry it into every goal ("I need a Psychologist" said for a Dentist, "I like horror or Drama" for Drama)."""
-    text = turn["utterance"]
-    low = text.lower()
+    carry it into every goal ("I need a Psychologist" said for a Dentist, "I like horror or Drama" for Drama).
+    Looked up by word n-grams (up to 6 words), not by scanning every value."""
+    low = turn["utterance"].lower()
     said = {(a["slot"], v.lower()) for f in turn["frames"] for a in f.get("actions", []) if a.get("act") == "INFORM"
             for v in a.get("values", [])}
     taken = [(a, b) for a, b, _ in spans]
+    words = list(_WORD.finditer(low))
     found: list[tuple[int, int, str]] = []
     for f in turn["frames"]:
-        svc = services.get(f["service"])
-        slots = svc.slots.values() if svc is not None else []
-        candidates = [(sl.name, v, True) for sl in slots if sl.is_categorical for v in sl.possible_values]
-        candidates += [(slot, v, False) for (service, slot), vals in known.items() if service == f["service"] for v in vals]
-        for slot, v, categorical in candidates:
-            if v in ("True", "False", "dontcare") or len(v) < 3 or v.isdigit():
-                continue
-            for m in re.finditer(r"(?<![a-z0-9])" + re.escape(v.lower()) + r"(?![a-z0-9])", low):
-                if any(a < m.end() and m.start() < b for a, b in taken):
-                    continue  # inside a span: that value is refilled
-                if (slot, v.lower()) not in said:
-                    return None
-                if categorical:
-                    found.append((m.start(), m.end(), slot))
-                    taken.append((m.start(), m.end()))
+        values = index.get(f["service"])
+        if not values:
+            continue
+        for i in range(len(words)):
+            for j in range(min(len(words), i + 6), i, -1):
+                start, end = words[i].start(), words[j - 1].end()
+                hits = values.get(low[start:end])
+                if not hits or any(a < end and start < b for a, b in taken):
+                    continue
+                for slot, categorical in hits:
+                    if (slot, low[start:end]) not in said:
+                        return None
+                    if categorical:
+                        found.append((start, end, slot))
+                        taken.append((start, end))
+                break
     return found
 
 
@@ -222,6 +242,7 @@ class TemplateNLG:
     service_words: dict[str, frozenset[str]] = field(default_factory=dict)
     _schema_seen: set[str] = field(default_factory=set)
     _foreign_seen: dict[tuple[str, str], bool] = field(default_factory=dict)
+    _pools: dict[tuple[Any, ...], list[str]] = field(default_factory=dict)  # the answers of _pick and friends, remembered
     # slot → sentences real users said a value of it in, alone ("I want to leave on {date}."), with their domains
     # ("*": the domain classifier finds the sentence neutral)
     slot_phrases: dict[str, list[tuple[str, frozenset[str], frozenset[str]]]] = field(default_factory=dict)
@@ -233,7 +254,7 @@ class TemplateNLG:
         """`classifier` (a `realism.DomainClassifier`) marks the templates any domain may reuse; without
         one every template is neutral. `natural`: multi-word slot names real users write as such."""
         dialogues = list(dialogues)
-        known = _known_values(dialogues)
+        index = _value_index(services, _known_values(dialogues))
         templates: dict[Signature, list[str]] = defaultdict(list)
         doms: dict[str, set[str]] = defaultdict(set)
         places: dict[str, set[str]] = defaultdict(set)
@@ -255,7 +276,7 @@ class TemplateNLG:
                 acts = turn_acts(turn)
                 spans = sorted({(s["start"], s["exclusive_end"], s["slot"]) for f in turn["frames"] for s in f.get("slots", [])})
                 informed = {slot for _, act, slot, v in acts if act == "INFORM" and v}
-                stray = _stray_values(turn, services, known, spans)
+                stray = _stray_values(turn, index, spans)
                 if stray is None:
                     dropped["a value it does not inform"] += 1  # "I like horror or Drama." with genre=Drama
                     continue
@@ -328,7 +349,7 @@ class TemplateNLG:
         for svc in services.values():
             if svc.name not in self._schema_seen:
                 self._schema_seen.add(svc.name)
-                self._foreign_seen.clear()
+                self.forget()
                 self.service_words[svc.name] = self.service_words.get(svc.name, frozenset()) | _schema_words(svc)
             for slot in svc.slots.values():
                 if slot.name not in self.slot_words:
@@ -345,7 +366,14 @@ class TemplateNLG:
 
     def _pick(self, sig: Signature, dom: str, place: str = "reply", service: str = "") -> list[str]:
         """Templates for `sig` fit for `service` (its own users' first), else for its domain `dom`, else neutral
-        ones, and for the place: an opening takes only text that leans on no earlier exchange, real openings first."""
+        ones, and for the place: an opening takes only text that leans on no earlier exchange, real openings first.
+        (Remembered per question: the templates only change when a service is added.)"""
+        key = ("pick", sig, dom, place, service)
+        if key not in self._pools:
+            self._pools[key] = self._choose(sig, dom, place, service)
+        return self._pools[key]
+
+    def _choose(self, sig: Signature, dom: str, place: str, service: str) -> list[str]:
         cands = self.templates.get(sig) or []
         if place == "opening":  # no lean on context, and more than a bare value ("Las Vegas.")
             cands = [t for t in cands if not leans_on_context(_PLACEHOLDER.sub("x", t))
@@ -363,8 +391,11 @@ class TemplateNLG:
 
     def _generic(self, act: Act, rng: random.Random | None = None, place: str = "reply") -> str:
         rng = rng or random.Random(0)
-        frames = [f for f in self.inform_frames if re.search(r"[a-z]{2,}", f.replace("{X}", ""), re.I)  # not a bare "{X}."
-                  and (place != "opening" or not leans_on_context(f.replace("{X}", "x")))]
+        key = ("frames", place)
+        if key not in self._pools:
+            self._pools[key] = [f for f in self.inform_frames if re.search(r"[a-z]{2,}", f.replace("{X}", ""), re.I)  # not "{X}."
+                                and (place != "opening" or not leans_on_context(f.replace("{X}", "x")))]
+        frames = self._pools[key]
         _, name, slot, values = act
         words = self.slot_words.get(slot) or slot.replace("_", " ")
         if name == "INFORM" and values and values[0] in ("True", "False"):
@@ -393,6 +424,11 @@ class TemplateNLG:
             "AFFIRM_INTENT": "Yes, please.", "NEGATE_INTENT": "No, not now.",
         }.get(name, "")
 
+    def forget(self) -> None:
+        """Drop the remembered answers (after changing templates, domains or services by hand)."""
+        self._pools.clear()
+        self._foreign_seen.clear()
+
     def _foreign(self, text: str, said_to: frozenset[str], service: str) -> bool:
         """Does `text`, said by users of `said_to`, carry words that tie it to those services and not to `service`?
         (Remembered per text and service: the answer only changes when a service is added.)"""
@@ -409,11 +445,14 @@ class TemplateNLG:
     def _slot_phrase(self, slot: str, service: str, place: str, rng: random.Random) -> str | None:
         """A sentence real users said one value of `slot` in: this service's or domain's first (none with another
         service's words), then any domain's the classifier found neutral; in an opening, none that leans on context."""
-        cands = [(t, d) for t, d, svcs in self.slot_phrases.get(slot, ())
-                 if (place != "opening" or not leans_on_context(t)) and not self._foreign(t, svcs, service)]
-        dom = domain(service)
-        own = [t for t, d in cands if dom in d]
-        pool = own or [t for t, d in cands if "*" in d]
+        key = ("phrase", slot, service, place)
+        if key not in self._pools:
+            cands = [(t, d, svcs) for t, d, svcs in self.slot_phrases.get(slot, ())
+                     if (place != "opening" or not leans_on_context(t)) and not self._foreign(t, svcs, service)]
+            dom = domain(service)
+            self._pools[key] = ([t for t, _, svcs in cands if service in svcs] or [t for t, d, _ in cands if dom in d]
+                                or [t for t, d, _ in cands if "*" in d])
+        pool = self._pools[key]
         return rng.choice(pool) if pool else None
 
     def realize(self, acts: list[Act], rng: random.Random, place: str = "reply") -> str:
