@@ -108,8 +108,9 @@ def test_render_ansi_is_the_transcript():
 
 
 class _WrongBookingFirst:
-    """The scripted agent, but before its first transaction it books the same tool with the first
-    argument changed (the mistake a careless policy makes), then goes on as usual."""
+    """The scripted agent, but before its first transaction it books the same tool with its first free-text
+    argument that names no entity changed (the mistake a careless policy makes; a wrong name, number, date or
+    choice is refused outright), then goes on as usual."""
 
     name = "wrong-first"
 
@@ -134,8 +135,14 @@ class _WrongBookingFirst:
                 self.queue.append(action)
                 return action
             args = dict(parsed["arguments"])
-            first = sorted(args)[0]
-            args[first] = str(args[first]) + "x"
+            base = self.env.unwrapped
+            tool = base.tools[parsed["name"]]
+            names = set(base.mocker.identifying(tool))  # a wrong name is refused outright (test_tools_mocker)
+            free = [a for a in sorted(args) if a not in names and base.corpus.kind(tool.service, a) == "text"
+                    and not (a in tool.params and tool.params[a].possible)]
+            if not free:  # only names, numbers, dates and choices: a wrong one is refused, nothing to trick with
+                return action
+            args[free[0]] = str(args[free[0]]) + "x"
             self.queue.append(action)
             return json.dumps({"name": parsed["name"], "arguments": args})
         return action

@@ -188,6 +188,7 @@ def test_corrupted_corpus_text_and_misplaced_spans_never_become_templates(model)
     assert nlg.dropped == {"corrupted text in the corpus": 1, "span off a word boundary": 1}
     assert model.nlg.dropped.get("corrupted text in the corpus", 0) >= 1  # SGD's train split has "rest54 Minaurant"
     assert tidy("I want a hotel too .") == "I want a hotel too." and tidy("Sure , that  works !") == "Sure, that works!"
+    assert tidy("I want to fly on the March 1st.") == "I want to fly on March 1st."  # "the {date}" refilled from "the 1st"
 
 
 def test_values_are_said_by_kind_never_by_reading_the_schema_out(model):

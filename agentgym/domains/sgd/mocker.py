@@ -4,12 +4,16 @@ A call is answered, in order of preference, by (1) the results recorded for exac
 the task's own dialogue, (2) the corpus rows of that (service, intent) that agree with every
 argument, (3) the rows that agree with most arguments, relabelled with the call's values, so an
 unseen combination still gets consistent, realistic answers. Transactions succeed with a
-confirmation that echoes the arguments, or fail where SGD recorded a failure for those arguments.
+confirmation that echoes the arguments, or fail where SGD recorded a failure for those arguments —
+and are refused when an identifying argument (a name or id a search of that service returns) names an
+entity the world does not have: a real service would not book a therapist it does not list, and
+relabelling the closest row would let an embellished, misspelled or invented name through.
 Everything is a pure function of (seed, call), so the same episode replays byte for byte.
 """
 from __future__ import annotations
 
 import random
+import re
 import zlib
 from collections import Counter
 from collections.abc import Callable
@@ -70,6 +74,8 @@ class ToolMocker:
         self.max_results = max_results
         self._tables: dict[tuple[str, str], _Table] = {}
         self._recorded: dict[tuple[str, str, ArgsKey], tuple[str, list[dict[str, str]]]] = {}
+        self._entities: dict[tuple[str, str], set[str]] = {}  # (service, slot) -> keys of the entities the corpus has
+        self._task_entities: set[tuple[str, str, str]] = set()  # (service, slot, key) the task's own dialogue names
 
     def set_task(self, task: Task | None, seed: int | None = None) -> None:
         if seed is not None:
@@ -77,11 +83,52 @@ class ToolMocker:
         self._recorded = {}
         if self.simulator is not None and hasattr(self.simulator, "reset"):
             self.simulator.reset(self.seed)
+        self._task_entities = set()
         if task is None:
             return
         for c in task.recorded_calls:
             key = self._args_key(c.service, {k: v for k, v in c.args.items()})
             self._recorded[(c.service, c.intent, key)] = (c.outcome, c.results)
+            for row in [c.args, *c.results]:
+                self._task_entities |= {(c.service, k, self.corpus.key(c.service, k, v)) for k, v in row.items()}
+        for g in task.goal:
+            self._task_entities |= {(g.service, k, self.corpus.key(g.service, k, v)) for k, v in g.informed}
+
+    def identifying(self, tool: Tool) -> list[str]:
+        """The arguments of a transaction that name an entity: free-text names, titles and ids that a search of the
+        same service returns (`restaurant_name`, `therapist_name`, `property_name`, ...)."""
+        svc = self.corpus.services.get(tool.service)
+        if svc is None or not tool.transactional:
+            return []
+        searched = {sl for i in svc.intents.values() if not i.is_transactional for sl in i.result_slots}
+        args = [*tool.intent.required_slots, *tool.intent.optional_slots]
+        return [a for a in args if a in searched and a in svc.slots and not svc.slots[a].is_categorical
+                and re.search(r"(name|title)$|_id$", a)]
+
+    def known_entities(self, service: str, slot: str) -> set[str]:
+        """Comparison keys of every value of `slot` the corpus recorded for `service` (any intent's rows)."""
+        cached = self._entities.get((service, slot))
+        if cached is None:
+            svc = self.corpus.services.get(service)
+            cached = {self.corpus.key(service, slot, row[slot]) for intent in (svc.intents if svc else ())
+                      for row in self.corpus.tables.rows.get((service, intent), []) if slot in row}
+            self._entities[(service, slot)] = cached
+        return cached
+
+    def _unknown_entity(self, tool: Tool, args: dict[str, str]) -> str | None:
+        """Why a transaction names an entity the world does not have, or None."""
+        for slot in self.identifying(tool):
+            value = args.get(slot)
+            if value in (None, "", DONTCARE):
+                continue
+            known = self.known_entities(tool.service, slot)
+            key = self.corpus.key(tool.service, slot, value)
+            if known and key not in known and (tool.service, slot, key) not in self._task_entities:
+                searches = [i.name for i in self.corpus.services[tool.service].intents.values()
+                            if not i.is_transactional and slot in i.result_slots]
+                return (f"{tool.service} has no {slot.replace('_', ' ')} {value!r}: {tool.intent.name} only acts on what "
+                        f"{' or '.join(searches)} returns. Search first and use a {slot} exactly as the results give it.")
+        return None
 
     def _args_key(self, service: str, args: dict[str, str]) -> ArgsKey:
         return tuple(sorted((k, self.corpus.key(service, k, v)) for k, v in args.items() if v != DONTCARE))
@@ -169,10 +216,15 @@ class ToolMocker:
             if recorded is not None and recorded[1]:
                 rows, total = [dict(r) for r in recorded[1]], len(recorded[1])
             elif self.simulator is not None and not self._agrees(tool, key):
-                return self._simulate(tool, args, base)
+                result = self._simulate(tool, args, base)  # what it invents exists in this episode's world
+                self._task_entities |= {(tool.service, k, self.corpus.key(tool.service, k, v)) for r in result.rows() for k, v in r.items()}
+                return result
             else:
                 rows, total = self.lookup(tool, args, key)
             return ToolResult(**base, content={"status": "ok", "count": total, "results": rows}, ok=True)
+        unknown = self._unknown_entity(tool, args)
+        if unknown is not None:
+            return ToolResult(**base, content={"status": "error", "error": unknown}, ok=False, error=unknown)
         failed = recorded if recorded is not None and recorded[0] == "failure" else None
         if failed is None:
             alts = self.corpus.tables.failures.get((tool.service, tool.intent.name, key))

@@ -27,9 +27,13 @@ def leans_on_context(text: str) -> bool:
 _SPACE_BEFORE = re.compile(r"\s+([.,!?;:])(?=\s|$)")
 
 
+_THE_DATE = re.compile(r"\b[Tt]he ((?:January|February|March|April|May|June|July|August|September|October|November|December) \d)")
+
+
 def tidy(text: str) -> str:
-    """Tokenization spacing undone ("a hotel too ." → "a hotel too."), runs of spaces collapsed."""
-    return re.sub(r"\s{2,}", " ", _SPACE_BEFORE.sub(r"\1", text)).strip()
+    """Tokenization spacing undone ("a hotel too ." → "a hotel too."), runs of spaces collapsed, and a refilled date
+    read as people write it ("on the {date}" said for "the 1st", refilled: "on the March 1st" → "on March 1st")."""
+    return _THE_DATE.sub(r"\1", re.sub(r"\s{2,}", " ", _SPACE_BEFORE.sub(r"\1", text)).strip())
 
 
 _CORRUPT = re.compile(r"\b[a-z]{2,}\d+[a-z]*\b|\b\d+[a-z]{4,}\b|\s[.,!?;:](?=\s|$)", re.I)
