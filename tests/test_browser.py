@@ -105,10 +105,10 @@ def _lab(tmp_path: Path, notebook: Path, browser, *, dark: bool = False):
         cell.wait_for(timeout=120_000)
         page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(timeout=120_000)
         prompt = cell.locator(".jp-InputPrompt")
-        for _ in range(10):  # run the first cell only; a key press before the page settles can be lost
-            cell.locator(".jp-InputArea-editor").click()
-            page.keyboard.press("Shift+Enter")
+        for _ in range(10):  # run the first cell only; a click or key press before the page settles can be lost
             try:
+                cell.locator(".jp-InputArea-editor").click(timeout=15_000)
+                page.keyboard.press("Shift+Enter")
                 page.wait_for_function("el => /\\[[0-9*]+\\]/.test(el.textContent)", arg=prompt.element_handle(), timeout=5_000)
                 break
             except sync_api.TimeoutError:
