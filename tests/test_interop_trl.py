@@ -69,6 +69,17 @@ def test_the_trl_adapter_plays_an_agents_episode_exactly_as_the_env_does(env_id,
     assert len(factory.tools) >= 10  # every domain tool is a method TRL exposes
 
 
+def _worst_token_nll(model, ids, labels) -> float:
+    """The largest negative log-likelihood among the labelled tokens (the one a sampled call is most likely to break at)."""
+    import torch
+
+    logits = model(input_ids=ids).logits[0, :-1]
+    target = labels[0, 1:]
+    keep = target != -100
+    nll = torch.nn.functional.cross_entropy(logits[keep], target[keep], reduction="none")
+    return float(nll.max())
+
+
 def _tiny_tool_model(path, dataset, factory):
     """A 2-layer Qwen2 with Qwen2.5's tool-calling chat template (TRL's copy) and SmolLM2's vocabulary, taught in a
     few seconds to answer the dataset's prompts with a `send_message` tool call: a policy whose rollouts use the
@@ -86,7 +97,7 @@ def _tiny_tool_model(path, dataset, factory):
     tok.pad_token = "<|im_end|>"
     config = Qwen2Config(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                          num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=16384,
-                         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, tie_word_embeddings=True)
+                         eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id, tie_word_embeddings=False)
     torch.manual_seed(0)
     model = AutoModelForCausalLM.from_config(config)
     target = '<tool_call>\n{"name": "send_message", "arguments": {"message": "Hello, how can I help?"}}\n</tool_call><|im_end|>'
@@ -101,14 +112,23 @@ def _tiny_tool_model(path, dataset, factory):
         rows.append((torch.cat([ids, answer])[None], torch.cat([torch.full_like(ids, -100), answer])[None]))
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     model.train()
-    for step in range(150):
+    worst = 1.0
+    for step in range(1000):  # until every token of the call is near-sure on every prompt (sampling at T=1 then says it)
         ids, labels = rows[step % len(rows)]
-        model(input_ids=ids, labels=labels).loss.backward()
+        out = model(input_ids=ids, labels=labels)
+        out.loss.backward()
         opt.step()
         opt.zero_grad()
+        if step % 25 == 24:
+            with torch.no_grad():
+                worst = max(_worst_token_nll(model, i, lab) for i, lab in rows)
+            if worst < 0.02:
+                break
+    print(f"tiny tool model taught in {step + 1} steps (worst token NLL {worst:.4f})")
     model.save_pretrained(path)
     tok.save_pretrained(path)
-    return path
+    model.eval()
+    return model, tok  # the taught model itself: reloaded from `path` it scores the call far worse (NLL 4.6 vs 0.02)
 
 
 @pytest.mark.slow
@@ -123,12 +143,12 @@ def test_stock_grpo_trainer_trains_on_an_agentgym_env_and_its_rollouts_replay_in
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
     dataset = trl_dataset(SGD, seeds=[0]).select(range(2))
     factory = environment_factory(SGD, task_ids=dataset["task_id"])  # two tasks' services: short prompts
-    path = _tiny_tool_model(tmp_path / "tiny", dataset, factory)
+    model, tok = _tiny_tool_model(tmp_path / "tiny", dataset, factory)
     args = GRPOConfig(output_dir=str(tmp_path / "out"), max_steps=2, per_device_train_batch_size=4, num_generations=4,
                       max_completion_length=160, max_tool_calling_iterations=2, learning_rate=1e-4, logging_steps=1,
                       report_to="none", use_cpu=True, bf16=False, save_strategy="no", temperature=1.0, seed=0,
                       dataloader_num_workers=0)
-    trainer = GRPOTrainer(model=str(path), args=args, train_dataset=dataset, environment_factory=factory)
+    trainer = GRPOTrainer(model=model, processing_class=tok, args=args, train_dataset=dataset, environment_factory=factory)
     start = {n: p.detach().clone() for n, p in trainer.model.named_parameters()}
     trainer.train()
     logged = [h for h in trainer.state.log_history if f"rewards/{factory.__name__}/mean" in h]
