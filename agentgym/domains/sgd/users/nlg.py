@@ -147,6 +147,11 @@ def _stray_values(turn: dict[str, Any], index: dict[str, dict[str, list[tuple[st
     return found
 
 
+def _content_words(text: str) -> set[str]:
+    """The words of four letters or more in a text, lower-cased: what ties a sentence to a service."""
+    return set(re.findall(r"[a-z]{4,}", text.lower()))
+
+
 _COMMON = frozenset("name names date time city number type find search service services book reserve make want user users "
                     "with from that this your their have will when where which what price rating address phone location "
                     "also into about more most such like other some each".split())
@@ -158,7 +163,7 @@ def _schema_words(svc: Service) -> frozenset[str]:
     text = " ".join([svc.description, *(sl.name.replace("_", " ") for sl in svc.slots.values()),
                      *(v for sl in svc.slots.values() for v in sl.possible_values if v not in ("True", "False", "dontcare")),
                      *(i.description for i in svc.intents.values())])
-    return frozenset(w for w in re.findall(r"[a-z]{4,}", text.lower()) if w not in _COMMON)
+    return frozenset(_content_words(text) - _COMMON)
 
 
 def flag_phrase(slot: str, wanted: bool, rng: random.Random) -> str:
@@ -269,7 +274,7 @@ class TemplateNLG:
                     continue
                 services_here = {f["service"] for f in turn["frames"]}
                 if len(services_here) == 1:
-                    said_to[next(iter(services_here))].update(set(re.findall(r"[a-z]{4,}", turn["utterance"].lower())))
+                    said_to[next(iter(services_here))].update(_content_words(turn["utterance"]))
                 place = "opening" if first else "switch" if services_here - seen_services else "reply"
                 first = False
                 seen_services |= services_here
@@ -439,7 +444,7 @@ class TemplateNLG:
         if seen is None:
             mine = self.service_words.get(service, frozenset())
             theirs = set().union(*(self.service_words.get(x, frozenset()) for x in said_to)) - mine
-            seen = self._foreign_seen[key] = bool(theirs & set(re.findall(r"[a-z]{4,}", _PLACEHOLDER.sub("", text).lower())))
+            seen = self._foreign_seen[key] = bool(theirs & _content_words(_PLACEHOLDER.sub("", text)))
         return seen
 
     def _slot_phrase(self, slot: str, service: str, place: str, rng: random.Random) -> str | None:
